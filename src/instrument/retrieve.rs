@@ -1,0 +1,167 @@
+//! `Traced<T>` as a [`Retriever`]: one `retrieval {data source}` span per call,
+//! with the ranked scores on it.
+
+use std::future::Future;
+
+use tracing::Instrument;
+
+use super::attrs::Attrs;
+use super::options::Options;
+use super::traced::{SpanName, StepScope, Traced};
+use super::{keys, shared};
+use crate::steps::{Hit, Hits, Query, Retriever, StepKind};
+
+impl<T: Retriever> Retriever for Traced<T> {
+    type Error = T::Error;
+
+    fn retrieve(&self, query: &Query<'_>) -> impl Future<Output = Result<Hits, T::Error>> + Send {
+        let info = self.inner.describe();
+        let span = tracing::info_span!(
+            target: "ragtrace",
+            "retrieval",
+            { keys::OTEL_NAME } = %SpanName("retrieval", info.data_source),
+            { keys::OTEL_KIND } = "client",
+            { keys::GEN_AI_OPERATION_NAME } = "retrieval",
+            { keys::GEN_AI_DATA_SOURCE_ID } = info.data_source,
+        );
+        let options = self.options();
+        let scope = StepScope::start(StepKind::Retrieval, span.clone(), options);
+        let top_k = query.top_k.or(info.top_k);
+        let query_text = query.text;
+        let call = self.inner.retrieve(query).instrument(span);
+        async move {
+            let result = call.await;
+            let common = |a: &mut Attrs| {
+                shared::describe(a, &info);
+                a.str(
+                    keys::OPENINFERENCE_SPAN_KIND,
+                    keys::openinference_kind::RETRIEVER,
+                );
+                a.str(keys::LANGFUSE_OBSERVATION_TYPE, "retriever");
+                a.opt_str(keys::DB_SYSTEM_NAME, info.db_system);
+                a.opt_str(keys::DB_OPERATION_NAME, info.db_operation);
+                a.opt_str(keys::DB_COLLECTION_NAME, info.data_source);
+                if let Some(k) = top_k {
+                    a.int(keys::GEN_AI_RETRIEVAL_TOP_K, k as u64);
+                    a.float(keys::GEN_AI_REQUEST_TOP_K, k as f64);
+                }
+                if let (true, Some(text)) = (options.capture.is_on(), query_text) {
+                    let text = options.capture.apply(text);
+                    a.str(keys::GEN_AI_RETRIEVAL_QUERY_TEXT, text.clone());
+                    a.str(keys::INPUT_VALUE, text);
+                }
+            };
+            match &result {
+                Ok(hits) => scope.succeed(None, None, |a| {
+                    common(a);
+                    record_hits(a, hits, options);
+                }),
+                Err(error) => scope.fail(T::error_type(error), error, None, None, common),
+            }
+            result
+        }
+    }
+
+    fn describe(&self) -> crate::steps::StepInfo<'_> {
+        self.inner.describe()
+    }
+
+    fn error_type(error: &T::Error) -> std::borrow::Cow<'static, str> {
+        T::error_type(error)
+    }
+}
+
+/// Scores (the full ranked list, and statistics over the finite ones), and
+/// per-document attributes for the first ranks.
+fn record_hits(a: &mut Attrs, hits: &[Hit], options: &Options) {
+    a.int(keys::RAGTRACE_RETRIEVAL_RETURNED, hits.len() as u64);
+    a.floats(
+        keys::RAGTRACE_RETRIEVAL_SCORES,
+        hits.iter().map(|h| h.score).collect(),
+    );
+    let stats = ScoreStats::of(hits);
+    if let Some((top, mean, min)) = stats.summary() {
+        a.float(keys::RAGTRACE_RETRIEVAL_TOP_SCORE, top);
+        a.float(keys::RAGTRACE_RETRIEVAL_MEAN_SCORE, mean);
+        a.float(keys::RAGTRACE_RETRIEVAL_MIN_SCORE, min);
+    }
+    if stats.invalid > 0 {
+        a.int(keys::RAGTRACE_RETRIEVAL_INVALID_SCORES, stats.invalid);
+    }
+    let capture = options.capture.is_on();
+    for (i, hit) in hits.iter().enumerate() {
+        let Some(doc) = keys::retrieval_document_keys(i) else {
+            break;
+        };
+        a.str(doc.id, hit.id.clone());
+        a.float(doc.score, hit.score);
+        if let (true, Some(content)) = (capture, &hit.content) {
+            a.str(doc.content, options.capture.apply(content));
+        }
+    }
+    if options.record_documents {
+        let documents: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|h| serde_json::json!({ "id": h.id, "score": h.score }))
+            .collect();
+        a.str(
+            keys::GEN_AI_RETRIEVAL_DOCUMENTS,
+            serde_json::Value::Array(documents).to_string(),
+        );
+    }
+}
+
+/// Top, mean and lowest of the finite scores; the rest are counted as invalid.
+struct ScoreStats {
+    top: f64,
+    min: f64,
+    sum: f64,
+    finite: u64,
+    invalid: u64,
+}
+
+impl ScoreStats {
+    fn of(hits: &[Hit]) -> ScoreStats {
+        let mut stats = ScoreStats {
+            top: f64::NEG_INFINITY,
+            min: f64::INFINITY,
+            sum: 0.0,
+            finite: 0,
+            invalid: 0,
+        };
+        for hit in hits {
+            if hit.score.is_finite() {
+                stats.top = stats.top.max(hit.score);
+                stats.min = stats.min.min(hit.score);
+                stats.sum += hit.score;
+                stats.finite += 1;
+            } else {
+                stats.invalid += 1;
+            }
+        }
+        stats
+    }
+
+    fn summary(&self) -> Option<(f64, f64, f64)> {
+        (self.finite > 0).then(|| (self.top, self.sum / self.finite as f64, self.min))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_skip_non_finite_scores() {
+        let hits = [
+            Hit::new("a", 0.9),
+            Hit::new("b", f64::NAN),
+            Hit::new("c", 0.5),
+            Hit::new("d", f64::INFINITY),
+        ];
+        let stats = ScoreStats::of(&hits);
+        assert_eq!(stats.summary(), Some((0.9, 0.7, 0.5)));
+        assert_eq!(stats.invalid, 2);
+        assert_eq!(ScoreStats::of(&[]).summary(), None);
+    }
+}

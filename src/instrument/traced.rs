@@ -1,0 +1,258 @@
+//! [`Traced`]: the wrapper, and the scope every wrapped call runs in.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::trace::Status;
+use tracing::Span;
+
+use super::attrs::{Attrs, recording_context};
+use super::context::current_ledger;
+use super::keys;
+use super::ledger::{Ledger, Outcome};
+use super::options::Options;
+use crate::pricing::{Cost, PriceRequest};
+use crate::steps::{StepKind, Usage};
+
+/// Wraps a step implementation and emits one span per call.
+///
+/// `Traced<T>` implements every step trait `T` implements
+/// ([`Embedder`](crate::steps::Embedder), [`Retriever`](crate::steps::Retriever),
+/// [`PromptBuilder`](crate::steps::PromptBuilder),
+/// [`ChatModel`](crate::steps::ChatModel)), so it drops in where `T` was. Each
+/// call returns exactly what the inner call returned; measuring, pricing and
+/// exporting never turn into an error or a panic for the caller.
+///
+/// ```
+/// use ragtrace::instrument::{Traced, TracedExt};
+/// use ragtrace::steps::{Embedder, Embeddings};
+///
+/// struct Zeros;
+/// impl Embedder for Zeros {
+///     type Error = std::io::Error;
+///     async fn embed(&self, inputs: &[&str]) -> Result<Embeddings, Self::Error> {
+///         Ok(Embeddings::new(vec![vec![0.0; 8]; inputs.len()]))
+///     }
+/// }
+///
+/// let embedder: Traced<Zeros> = Zeros.traced();
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let out = embedder.embed(&["hello"]).await.unwrap();
+/// assert_eq!(out.dimension(), Some(8));
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Traced<T> {
+    pub(crate) inner: T,
+    options: Option<Arc<Options>>,
+}
+
+impl<T> Traced<T> {
+    /// Wraps `inner`, using the process-wide [`Options`].
+    pub fn new(inner: T) -> Self {
+        Traced {
+            inner,
+            options: None,
+        }
+    }
+
+    /// Uses these options instead of the process-wide ones.
+    pub fn with_options(mut self, options: impl Into<Arc<Options>>) -> Self {
+        self.options = Some(options.into());
+        self
+    }
+
+    /// The wrapped implementation.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    /// Unwraps.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+
+    pub(crate) fn options(&self) -> &Arc<Options> {
+        self.options.as_ref().unwrap_or_else(|| Options::current())
+    }
+}
+
+/// `.traced()` on anything: wraps it in [`Traced`].
+pub trait TracedExt: Sized {
+    /// Wraps `self` in [`Traced`] with the process-wide options.
+    fn traced(self) -> Traced<Self> {
+        Traced::new(self)
+    }
+}
+
+impl<T> TracedExt for T {}
+
+/// Formats an exported span name like `chat gpt-4o` only if a subscriber asks.
+pub(crate) struct SpanName<'a>(pub(crate) &'static str, pub(crate) Option<&'a str>);
+
+impl std::fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(detail) => write!(f, "{} {}", self.0, detail),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
+/// One wrapped call: its span, its clock, and the request it adds to.
+///
+/// Finishing records the outcome once; dropping an unfinished scope records
+/// a cancelled call (the caller dropped the future or stream).
+pub(crate) struct StepScope {
+    kind: StepKind,
+    pub(crate) span: Span,
+    pub(crate) options: Arc<Options>,
+    ledger: Option<Arc<Ledger>>,
+    /// Set when an OpenTelemetry layer records the span.
+    otel: Option<opentelemetry::Context>,
+    started: Option<Instant>,
+    started_at: Option<SystemTime>,
+    finished: bool,
+}
+
+impl StepScope {
+    pub(crate) fn start(kind: StepKind, span: Span, options: &Arc<Options>) -> StepScope {
+        let ledger = current_ledger();
+        let otel = recording_context(&span);
+        // Clocks are read only when something will use them.
+        let timed = ledger.is_some() || otel.is_some();
+        let started = timed.then(Instant::now);
+        let started_at = (options.pricer.is_some()).then(SystemTime::now);
+        StepScope {
+            kind,
+            span,
+            options: Arc::clone(options),
+            ledger,
+            otel,
+            started,
+            started_at,
+            finished: false,
+        }
+    }
+
+    /// `true` when attributes will be exported, so worth building.
+    pub(crate) fn recording(&self) -> bool {
+        self.otel.is_some()
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.map(|s| s.elapsed()).unwrap_or_default()
+    }
+
+    /// Prices `usage` of `model` with the configured pricer.
+    pub(crate) fn price(
+        &self,
+        model: Option<&str>,
+        provider: Option<&str>,
+        usage: &Usage,
+        service_tier: Option<&str>,
+    ) -> Cost {
+        let (Some(pricer), Some(model)) = (&self.options.pricer, model) else {
+            return Cost::unpriced();
+        };
+        let at = self.started_at.unwrap_or_else(SystemTime::now);
+        let mut request = PriceRequest::new(model, self.kind, usage, at);
+        request.provider = provider;
+        request.service_tier = service_tier;
+        pricer.price(&request)
+    }
+
+    /// Records a successful call. `attrs` is called only when the span records.
+    pub(crate) fn succeed(
+        mut self,
+        usage: Option<&Usage>,
+        cost: Option<&Cost>,
+        attrs: impl FnOnce(&mut Attrs),
+    ) {
+        self.finish(Outcome::Ok, usage, cost, attrs, None);
+    }
+
+    /// Records a failed call.
+    pub(crate) fn fail(
+        mut self,
+        error_type: Cow<'static, str>,
+        error: &dyn std::fmt::Display,
+        usage: Option<&Usage>,
+        cost: Option<&Cost>,
+        attrs: impl FnOnce(&mut Attrs),
+    ) {
+        let status = self
+            .otel
+            .is_some()
+            .then(|| Status::error(error.to_string()));
+        self.finish(
+            Outcome::Failed,
+            usage,
+            cost,
+            |a| {
+                a.str(keys::ERROR_TYPE, error_type.into_owned());
+                attrs(a);
+            },
+            status,
+        );
+    }
+
+    /// Records a call the caller abandoned.
+    pub(crate) fn cancel(
+        mut self,
+        usage: Option<&Usage>,
+        cost: Option<&Cost>,
+        attrs: impl FnOnce(&mut Attrs),
+    ) {
+        self.finish(
+            Outcome::Cancelled,
+            usage,
+            cost,
+            |a| {
+                a.bool(keys::RAGTRACE_CANCELLED, true);
+                attrs(a);
+            },
+            None,
+        );
+    }
+
+    fn finish(
+        &mut self,
+        outcome: Outcome,
+        usage: Option<&Usage>,
+        cost: Option<&Cost>,
+        attrs: impl FnOnce(&mut Attrs),
+        status: Option<Status>,
+    ) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let duration = self.elapsed();
+        if let Some(ledger) = &self.ledger {
+            ledger.record(self.kind, outcome, duration, usage, cost);
+        }
+        if let Some(cx) = &self.otel {
+            let mut a = Attrs::with_capacity(48);
+            a.str(keys::RAGTRACE_STEP, self.kind.as_str());
+            attrs(&mut a);
+            a.emit(cx, status);
+        }
+    }
+}
+
+impl Drop for StepScope {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish(
+                Outcome::Cancelled,
+                None,
+                None,
+                |a| a.bool(keys::RAGTRACE_CANCELLED, true),
+                None,
+            );
+        }
+    }
+}
