@@ -1,15 +1,31 @@
 //! The `ragtrace` command-line tool: reads traces back.
+//!
+//! Each subcommand lives in its own module with an `Args` struct and a
+//! `run(args) -> anyhow::Result<()>` function; this file only dispatches.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result: anyhow::Result<()> = match cli.command {};
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
