@@ -1,0 +1,243 @@
+//! [`Encoding`]: OpenAI's public byte-pair encodings, counted exactly.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use bpe_openai::byte_pair_encoding::BytePairEncoding;
+
+use super::split::{Rules, pieces};
+
+/// One of OpenAI's public byte-pair encodings.
+///
+/// Counts are identical to OpenAI's `tiktoken` (`len(enc.encode_ordinary(text))`):
+/// the same published rank files, the same splitting rules, the same merges.
+/// Counting is linear in the input whatever it holds and never panics.
+///
+/// ```
+/// use ragtrace::tokens::Encoding;
+///
+/// assert_eq!(Encoding::O200kBase.count("Hello, world!"), 4);
+/// assert_eq!(Encoding::for_model("gpt-4o-mini"), Some(Encoding::O200kBase));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// `o200k_base`: gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series.
+    O200kBase,
+    /// `cl100k_base`: gpt-4, gpt-3.5-turbo, text-embedding-3-*, text-embedding-ada-002.
+    Cl100kBase,
+}
+
+/// A loaded encoder: the merge tables and the splitting rules.
+struct Loaded {
+    bpe: &'static BytePairEncoding,
+    rules: Rules,
+}
+
+// bpe-openai deserializes its prebuilt tables on first use; ours wrap them.
+static O200K: LazyLock<Loaded> = LazyLock::new(|| Loaded {
+    bpe: &bpe_openai::o200k_base().bpe,
+    rules: Rules::O200k,
+});
+static CL100K: LazyLock<Loaded> = LazyLock::new(|| Loaded {
+    bpe: &bpe_openai::cl100k_base().bpe,
+    rules: Rules::Cl100k,
+});
+
+impl Encoding {
+    /// Every supported encoding.
+    pub const ALL: [Encoding; 2] = [Encoding::O200kBase, Encoding::Cl100kBase];
+
+    /// The encoding's name as tiktoken spells it, e.g. `o200k_base`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Encoding::O200kBase => "o200k_base",
+            Encoding::Cl100kBase => "cl100k_base",
+        }
+    }
+
+    /// The encoding called `name` (`o200k_base`, `cl100k_base`).
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        Encoding::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The encoding an OpenAI model uses, or `None` when the model is not
+    /// one whose tokenizer is public; see [`encoding_for_model`](super::encoding_for_model).
+    pub fn for_model(model: &str) -> Option<Encoding> {
+        super::models::encoding_for_model(model)
+    }
+
+    /// Loads the encoder now rather than on first use, and says how long it took
+    /// (zero when it was already loaded).
+    ///
+    /// Loading takes on the order of 100 ms for `o200k_base` (see BENCHMARKS.md);
+    /// call this at start-up so the first request does not pay for it.
+    pub fn preload(self) -> Duration {
+        let start = Instant::now();
+        let _ = self.loaded();
+        super::classes::CLASSES.of(' ');
+        start.elapsed()
+    }
+
+    fn loaded(self) -> &'static Loaded {
+        match self {
+            Encoding::O200kBase => &O200K,
+            Encoding::Cl100kBase => &CL100K,
+        }
+    }
+
+    /// The number of tokens of `text`, special-token text included as plain text
+    /// (tiktoken's `encode_ordinary`).
+    pub fn count(self, text: &str) -> u64 {
+        let loaded = self.loaded();
+        pieces(loaded.rules, text)
+            .map(|piece| loaded.bpe.count(piece.as_bytes()) as u64)
+            .sum()
+    }
+
+    /// The token ids of `text` (tiktoken's `encode_ordinary`).
+    pub fn encode(self, text: &str) -> Vec<u32> {
+        let loaded = self.loaded();
+        let mut tokens = Vec::with_capacity(text.len() / 3);
+        for piece in pieces(loaded.rules, text) {
+            tokens.extend(loaded.bpe.encode_via_backtracking(piece.as_bytes()));
+        }
+        tokens
+    }
+
+    /// The longest prefix of `text` that ends on a token boundary, does not
+    /// split a UTF-8 character and counts at most `max_tokens`, with its count.
+    ///
+    /// ```
+    /// use ragtrace::tokens::Encoding;
+    ///
+    /// let (head, tokens) = Encoding::O200kBase.truncate("The quick brown fox", 2);
+    /// assert_eq!((head, tokens), ("The quick", 2));
+    /// ```
+    pub fn truncate(self, text: &str, max_tokens: u64) -> (&str, u64) {
+        let loaded = self.loaded();
+        let mut used = 0_u64;
+        let mut offset = 0_usize;
+        for piece in pieces(loaded.rules, text) {
+            let tokens = loaded.bpe.count(piece.as_bytes()) as u64;
+            if used + tokens > max_tokens {
+                // Cut inside this piece after the tokens that still fit.
+                let room = (max_tokens - used) as usize;
+                let ids = loaded.bpe.encode_via_backtracking(piece.as_bytes());
+                let bytes: usize = ids.iter().take(room).map(|&t| loaded.bpe.token_len(t)).sum();
+                let cut = floor_char_boundary(text, offset + bytes);
+                return self.fit(text, cut, max_tokens);
+            }
+            used += tokens;
+            offset += piece.len();
+        }
+        (text, used)
+    }
+
+    /// `text[..cut]` if it counts at most `max_tokens` once re-split on its
+    /// own (a prefix can split differently at its end than inside the whole);
+    /// else the longest char-boundary prefix of it that does, by bisection.
+    fn fit(self, text: &str, cut: usize, max_tokens: u64) -> (&str, u64) {
+        let head = &text[..cut];
+        let tokens = self.count(head);
+        if tokens <= max_tokens {
+            return (head, tokens);
+        }
+        longest_prefix(&text[..cut], max_tokens, |t| self.count(t))
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The longest char-boundary prefix of `text` (which as a whole counts more
+/// than `max_tokens`) that counts at most `max_tokens`, by bisection: O(log n)
+/// counts. Assumes counts grow with the prefix, as they do for BPE up to the
+/// odd token at the cut, so the result may be a few characters short of the
+/// true longest.
+pub(crate) fn longest_prefix(
+    text: &str,
+    max_tokens: u64,
+    count: impl Fn(&str) -> u64,
+) -> (&str, u64) {
+    // Invariant: the prefix up to `lo` fits, the one up to `hi` does not.
+    let (mut lo, mut hi) = (0_usize, text.len());
+    let mut best = ("", 0_u64);
+    loop {
+        let mut mid = floor_char_boundary(text, lo + (hi - lo) / 2);
+        if mid <= lo {
+            mid = lo + text[lo..].chars().next().map_or(1, char::len_utf8);
+        }
+        if mid >= hi {
+            return best;
+        }
+        let tokens = count(&text[..mid]);
+        if tokens <= max_tokens {
+            best = (&text[..mid], tokens);
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+}
+
+/// The largest char boundary of `text` at or below `index`.
+pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
+    if index >= text.len() {
+        return text.len();
+    }
+    let mut i = index;
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for e in Encoding::ALL {
+            assert_eq!(Encoding::from_name(e.name()), Some(e));
+        }
+        assert_eq!(Encoding::from_name("p50k_base"), None);
+    }
+
+    #[test]
+    fn encode_and_count_agree() {
+        let text = "Prompt tokens: 1234 — naïve café 🙂\n\n  fn main() {}";
+        for e in Encoding::ALL {
+            assert_eq!(e.encode(text).len() as u64, e.count(text));
+        }
+    }
+
+    #[test]
+    fn truncation_never_splits_a_character() {
+        // Each emoji is several tokens in cl100k_base; cutting after one
+        // token would split its UTF-8 bytes.
+        let text = "🙂🙂🙂";
+        for e in Encoding::ALL {
+            for max in 0..=e.count(text) {
+                let (head, tokens) = e.truncate(text, max);
+                assert!(text.starts_with(head));
+                assert!(tokens <= max, "{e}: {tokens} > {max}");
+                assert_eq!(tokens, e.count(head));
+            }
+            assert_eq!(e.truncate(text, u64::MAX).0, text);
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_whole_tokens() {
+        let text = "The quick brown fox jumps over the lazy dog";
+        let e = Encoding::Cl100kBase;
+        let (head, tokens) = e.truncate(text, 4);
+        assert_eq!((head, tokens), ("The quick brown fox", 4));
+        assert_eq!(e.truncate(text, 0), ("", 0));
+    }
+}
