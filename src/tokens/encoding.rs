@@ -124,7 +124,11 @@ impl Encoding {
                 // Cut inside this piece after the tokens that still fit.
                 let room = (max_tokens - used) as usize;
                 let ids = loaded.bpe.encode_via_backtracking(piece.as_bytes());
-                let bytes: usize = ids.iter().take(room).map(|&t| loaded.bpe.token_len(t)).sum();
+                let bytes: usize = ids
+                    .iter()
+                    .take(room)
+                    .map(|&t| loaded.bpe.token_len(t))
+                    .sum();
                 let cut = floor_char_boundary(text, offset + bytes);
                 return self.fit(text, cut, max_tokens);
             }

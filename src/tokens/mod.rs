@@ -38,7 +38,6 @@ pub use estimate::Estimate;
 pub use models::encoding_for_model;
 pub use tokenizer::{Method, Tokenizer};
 
-
 use crate::steps::Message;
 
 /// Counts tokens the way a model's tokenizer would.
@@ -67,7 +66,13 @@ pub trait TokenCounter: Send + Sync + 'static {
         }
         let (head, tokens) =
             encoding::longest_prefix(text, max_tokens, |t| self.count_text(model, t).tokens);
-        (head, TokenCount { tokens, exact: whole.exact })
+        (
+            head,
+            TokenCount {
+                tokens,
+                exact: whole.exact,
+            },
+        )
     }
 }
 

@@ -320,10 +320,7 @@ impl Scan<'_> {
                     'e'
                 };
                 let second = self.at(first.next)?;
-                second
-                    .c
-                    .eq_ignore_ascii_case(&want)
-                    .then_some(second.next)
+                second.c.eq_ignore_ascii_case(&want).then_some(second.next)
             }
             _ => None,
         }
@@ -398,7 +395,10 @@ mod tests {
 
     #[test]
     fn o200k_splits_camel_case() {
-        assert_eq!(split(Rules::O200k, "getHTTPResponse"), ["get", "HTTPResponse"]);
+        assert_eq!(
+            split(Rules::O200k, "getHTTPResponse"),
+            ["get", "HTTPResponse"]
+        );
         assert_eq!(split(Rules::Cl100k, "getHTTPResponse"), ["getHTTPResponse"]);
     }
 
@@ -424,7 +424,17 @@ mod tests {
 
     #[test]
     fn pieces_always_concatenate_to_the_input() {
-        for text in ["", " ", "\r\n", "''", "'S", "'ſ", "\u{feff}x", "😀😀 a", "a\u{0}b"] {
+        for text in [
+            "",
+            " ",
+            "\r\n",
+            "''",
+            "'S",
+            "'ſ",
+            "\u{feff}x",
+            "😀😀 a",
+            "a\u{0}b",
+        ] {
             for rules in [Rules::O200k, Rules::Cl100k] {
                 let joined: String = pieces(rules, text).collect();
                 assert_eq!(joined, text);

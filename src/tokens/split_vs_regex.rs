@@ -24,13 +24,19 @@ const CL100K: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,
 
 fn regex_pieces<'t>(re: &Regex, text: &'t str) -> Vec<&'t str> {
     re.find_iter(text)
-        .map(|m| m.expect("short inputs stay within the backtrack limit").as_str())
+        .map(|m| {
+            m.expect("short inputs stay within the backtrack limit")
+                .as_str()
+        })
         .collect()
 }
 
 static REGEXES: LazyLock<[(Rules, Regex); 2]> = LazyLock::new(|| {
     let compile = |pattern| Regex::new(pattern).expect("tiktoken's pattern compiles");
-    [(Rules::O200k, compile(O200K)), (Rules::Cl100k, compile(CL100K))]
+    [
+        (Rules::O200k, compile(O200K)),
+        (Rules::Cl100k, compile(CL100K)),
+    ]
 });
 
 fn check(text: &str) {
@@ -48,8 +54,8 @@ const EDGE: &[char] = &[
     'a', 'Z', 's', 'S', 't', 'T', 'r', 'E', 'v', 'l', 'L', 'm', 'd', 'D', '\u{17f}', '\'', '’',
     '0', '9', '²', 'Ⅻ', '٣', '𝟘', ' ', ' ', ' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}', '\u{b}',
     '\u{c}', '\u{85}', '\u{2028}', '/', '.', ',', '!', '-', '_', '"', '(', '$', '€', '+', '<',
-    '\u{301}', '\u{93f}', '\u{5b4}', 'ʰ', 'ǅ', 'ß', 'é', 'Ω', 'ж', 'Ж', 'ا', 'क', '中', 'あ',
-    'ア', '한', '😀', '👍', '\u{200d}', '\u{fe0f}', '\u{feff}', '\u{0}', '\u{1f}', '\u{fffd}',
+    '\u{301}', '\u{93f}', '\u{5b4}', 'ʰ', 'ǅ', 'ß', 'é', 'Ω', 'ж', 'Ж', 'ا', 'क', '中', 'あ', 'ア',
+    '한', '😀', '👍', '\u{200d}', '\u{fe0f}', '\u{feff}', '\u{0}', '\u{1f}', '\u{fffd}',
     '\u{e000}', '𐌰',
 ];
 
@@ -99,7 +105,10 @@ fn contraction_letters_match_regex_case_folding() {
     for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
         let mut buf = [0_u8; 4];
         if letters.is_match(c.encode_utf8(&mut buf)) {
-            assert!(c.is_ascii_alphabetic() || c == '\u{17f}', "unexpected fold {c:?}");
+            assert!(
+                c.is_ascii_alphabetic() || c == '\u{17f}',
+                "unexpected fold {c:?}"
+            );
         }
     }
 }
