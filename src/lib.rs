@@ -53,6 +53,7 @@
 
 pub mod instrument;
 pub mod pricing;
+pub mod prompt;
 pub mod steps;
 pub mod tokens;
 

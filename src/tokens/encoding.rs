@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use bpe_openai::byte_pair_encoding::BytePairEncoding;
+use rustc_hash::FxHashMap;
 
 use super::split::{Rules, pieces};
 
@@ -28,21 +29,132 @@ pub enum Encoding {
     Cl100kBase,
 }
 
-/// A loaded encoder: the merge tables and the splitting rules.
+/// A loaded encoder: the merge tables, the splitting rules, and the rank of
+/// every token by its bytes.
 struct Loaded {
     bpe: &'static BytePairEncoding,
     rules: Rules,
+    /// Token bytes to rank (bpe-openai numbers tokens by their rank in the
+    /// published file, which is the merge priority), for tokens of up to
+    /// [`PACKED`] bytes packed into an integer: hashing one is much cheaper
+    /// than hashing and comparing a slice, and almost every lookup is short.
+    short_ranks: FxHashMap<u128, u32>,
+    /// The same for longer tokens.
+    long_ranks: FxHashMap<&'static [u8], u32>,
+}
+
+/// Byte strings up to this long are looked up by [`pack`]ed key.
+const PACKED: usize = 15;
+
+/// `bytes` (at most [`PACKED`] long) and its length in one integer.
+#[inline]
+fn pack(bytes: &[u8]) -> u128 {
+    let mut buf = [0_u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    u128::from_le_bytes(buf)
+}
+
+/// Pieces up to this many bytes are merged pair by pair (quadratic in the
+/// piece, so fast only while it is short); longer ones go to bpe-openai's
+/// linear backtracking encoder.
+const SHORT_PIECE: usize = 64;
+
+impl Loaded {
+    fn new(bpe: &'static BytePairEncoding, rules: Rules) -> Loaded {
+        let mut short_ranks = FxHashMap::default();
+        let mut long_ranks = FxHashMap::default();
+        for id in 0..bpe.num_tokens() as u32 {
+            let bytes = bpe.token_bytes(id);
+            if bytes.len() <= PACKED {
+                short_ranks.insert(pack(bytes), id);
+            } else {
+                long_ranks.insert(bytes, id);
+            }
+        }
+        Loaded {
+            bpe,
+            rules,
+            short_ranks,
+            long_ranks,
+        }
+    }
+
+    #[inline]
+    fn piece_tokens(&self, piece: &str) -> u64 {
+        let bytes = piece.as_bytes();
+        // Most pieces (a word with its leading space) are a single token.
+        if bytes.len() <= 1 || self.rank(bytes) != u32::MAX {
+            return bytes.len().min(1) as u64;
+        }
+        if bytes.len() <= SHORT_PIECE {
+            return self.merge_count(bytes);
+        }
+        self.bpe.count(bytes) as u64
+    }
+
+    #[inline]
+    fn rank(&self, bytes: &[u8]) -> u32 {
+        let found = if bytes.len() <= PACKED {
+            self.short_ranks.get(&pack(bytes))
+        } else {
+            self.long_ranks.get(bytes)
+        };
+        found.copied().unwrap_or(u32::MAX)
+    }
+
+    /// Byte-pair encoding by repeated merging, as OpenAI's tiktoken does it:
+    /// start from single bytes, merge the adjacent pair whose joined bytes
+    /// have the lowest rank (leftmost on ties) until no pair is a token; the
+    /// number of parts left is the token count.
+    fn merge_count(&self, bytes: &[u8]) -> u64 {
+        debug_assert!(bytes.len() <= SHORT_PIECE);
+        // starts[i]: where part i begins; rank[i]: rank of parts i and i+1 joined.
+        let mut starts = [0_u8; SHORT_PIECE + 1];
+        let mut ranks = [u32::MAX; SHORT_PIECE + 1];
+        let mut parts = bytes.len();
+        for i in 0..parts {
+            starts[i] = i as u8;
+        }
+        starts[parts] = bytes.len() as u8;
+        let joined = |starts: &[u8], parts: usize, i: usize| -> u32 {
+            if i + 2 <= parts {
+                self.rank(&bytes[starts[i] as usize..starts[i + 2] as usize])
+            } else {
+                u32::MAX
+            }
+        };
+        for i in 0..parts.saturating_sub(1) {
+            ranks[i] = joined(&starts, parts, i);
+        }
+        loop {
+            let mut best = (u32::MAX, 0_usize);
+            for (i, &r) in ranks[..parts.saturating_sub(1)].iter().enumerate() {
+                if r < best.0 {
+                    best = (r, i);
+                }
+            }
+            let (rank, i) = best;
+            if rank == u32::MAX {
+                return parts as u64;
+            }
+            // Merge parts i and i+1: drop the start of part i+1.
+            starts.copy_within(i + 2..=parts, i + 1);
+            ranks.copy_within(i + 2..parts, i + 1);
+            parts -= 1;
+            ranks[i] = joined(&starts, parts, i);
+            if i > 0 {
+                ranks[i - 1] = joined(&starts, parts, i - 1);
+            }
+        }
+    }
 }
 
 // bpe-openai deserializes its prebuilt tables on first use; ours wrap them.
-static O200K: LazyLock<Loaded> = LazyLock::new(|| Loaded {
-    bpe: &bpe_openai::o200k_base().bpe,
-    rules: Rules::O200k,
-});
-static CL100K: LazyLock<Loaded> = LazyLock::new(|| Loaded {
-    bpe: &bpe_openai::cl100k_base().bpe,
-    rules: Rules::Cl100k,
-});
+static O200K: LazyLock<Loaded> =
+    LazyLock::new(|| Loaded::new(&bpe_openai::o200k_base().bpe, Rules::O200k));
+static CL100K: LazyLock<Loaded> =
+    LazyLock::new(|| Loaded::new(&bpe_openai::cl100k_base().bpe, Rules::Cl100k));
 
 impl Encoding {
     /// Every supported encoding.
@@ -91,7 +203,7 @@ impl Encoding {
     pub fn count(self, text: &str) -> u64 {
         let loaded = self.loaded();
         pieces(loaded.rules, text)
-            .map(|piece| loaded.bpe.count(piece.as_bytes()) as u64)
+            .map(|piece| loaded.piece_tokens(piece))
             .sum()
     }
 
@@ -119,7 +231,7 @@ impl Encoding {
         let mut used = 0_u64;
         let mut offset = 0_usize;
         for piece in pieces(loaded.rules, text) {
-            let tokens = loaded.bpe.count(piece.as_bytes()) as u64;
+            let tokens = loaded.piece_tokens(piece);
             if used + tokens > max_tokens {
                 // Cut inside this piece after the tokens that still fit.
                 let room = (max_tokens - used) as usize;

@@ -22,6 +22,7 @@
 //! # let _ = options;
 //! ```
 
+mod budget;
 mod chat;
 mod classes;
 mod encoding;
@@ -32,6 +33,7 @@ mod split;
 mod split_vs_regex;
 mod tokenizer;
 
+pub(crate) use budget::{Item, pack};
 pub use chat::{ChatFormat, ChatPart};
 pub use encoding::Encoding;
 pub use estimate::Estimate;

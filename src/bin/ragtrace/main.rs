@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod tokens;
+
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
@@ -16,11 +18,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Count the tokens of a text or chat prompt for a model.
+    Tokens(tokens::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Tokens(args) => tokens::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
