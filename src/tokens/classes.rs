@@ -29,6 +29,8 @@ const BLOCKS: usize = (char::MAX as usize + 1) / BLOCK;
 pub(crate) struct Classes {
     index: Box<[u16; BLOCKS]>,
     blocks: Vec<[u8; BLOCK]>,
+    /// The first block again, for one-read lookups of ASCII bytes.
+    ascii: [u8; 128],
 }
 
 impl Classes {
@@ -38,6 +40,12 @@ impl Classes {
         let cp = c as usize;
         let block = self.index[cp / BLOCK] as usize;
         self.blocks[block][cp % BLOCK]
+    }
+
+    /// The flags of an ASCII byte (`b < 0x80`).
+    #[inline]
+    pub(crate) fn of_ascii(&self, b: u8) -> u8 {
+        self.ascii[usize::from(b & 0x7f)]
     }
 }
 
@@ -72,7 +80,13 @@ fn build() -> Classes {
         });
         index[i] = id;
     }
-    Classes { index, blocks }
+    let mut ascii = [0_u8; 128];
+    ascii.copy_from_slice(&flat[..128]);
+    Classes {
+        index,
+        blocks,
+        ascii,
+    }
 }
 
 /// The code point ranges of a Unicode class pattern.

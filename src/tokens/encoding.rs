@@ -41,6 +41,10 @@ struct Loaded {
     short_ranks: FxHashMap<u128, u32>,
     /// The same for longer tokens.
     long_ranks: FxHashMap<&'static [u8], u32>,
+    /// Ranks of all two-byte strings (`u32::MAX`: not a token), indexed by
+    /// the bytes as a big-endian `u16`: the first round of every merge asks
+    /// only about byte pairs.
+    pair_ranks: Box<[u32]>,
 }
 
 /// Byte strings up to this long are looked up by [`pack`]ed key.
@@ -62,10 +66,15 @@ const SHORT_PIECE: usize = 64;
 
 impl Loaded {
     fn new(bpe: &'static BytePairEncoding, rules: Rules) -> Loaded {
-        let mut short_ranks = FxHashMap::default();
+        let tokens = bpe.num_tokens();
+        let mut short_ranks = FxHashMap::with_capacity_and_hasher(tokens, Default::default());
         let mut long_ranks = FxHashMap::default();
-        for id in 0..bpe.num_tokens() as u32 {
+        let mut pair_ranks = vec![u32::MAX; 1 << 16].into_boxed_slice();
+        for id in 0..tokens as u32 {
             let bytes = bpe.token_bytes(id);
+            if let &[a, b] = bytes {
+                pair_ranks[usize::from(u16::from_be_bytes([a, b]))] = id;
+            }
             if bytes.len() <= PACKED {
                 short_ranks.insert(pack(bytes), id);
             } else {
@@ -77,6 +86,7 @@ impl Loaded {
             rules,
             short_ranks,
             long_ranks,
+            pair_ranks,
         }
     }
 
@@ -124,8 +134,8 @@ impl Loaded {
                 u32::MAX
             }
         };
-        for i in 0..parts.saturating_sub(1) {
-            ranks[i] = joined(&starts, parts, i);
+        for (i, pair) in bytes.windows(2).enumerate() {
+            ranks[i] = self.pair_ranks[usize::from(u16::from_be_bytes([pair[0], pair[1]]))];
         }
         loop {
             let mut best = (u32::MAX, 0_usize);

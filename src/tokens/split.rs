@@ -117,10 +117,9 @@ impl Scan<'_> {
         let bytes = self.text.as_bytes();
         let &b = bytes.get(i)?;
         if b < 0x80 {
-            let c = b as char;
             return Some(At {
-                c,
-                flags: self.classes.of(c),
+                c: b as char,
+                flags: self.classes.of_ascii(b),
                 next: i + 1,
             });
         }
