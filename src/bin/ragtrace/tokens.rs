@@ -114,7 +114,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{} tokens ({}; {method}{}{})",
             count.tokens,
             args.model,
-            if count.exact { "" } else { ", no public tokenizer" },
+            if count.exact {
+                ""
+            } else {
+                ", no public tokenizer"
+            },
             if args.chat { "; chat format" } else { "" }
         ),
         Format::Json => println!(
