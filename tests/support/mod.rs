@@ -1,0 +1,7 @@
+//! Shared test support: a real OTLP pipeline into a receiver on 127.0.0.1,
+//! and small step implementations whose behaviour a test scripts.
+#![allow(dead_code)]
+
+pub mod otlp;
+pub mod pipeline;
+pub mod steps;
