@@ -8,6 +8,7 @@ use opentelemetry::trace::Status;
 use tracing::Span;
 
 use super::attrs::{Attrs, recording_context};
+use super::capture::error_description;
 use super::context::current_ledger;
 use super::keys;
 use super::ledger::{Ledger, Outcome};
@@ -186,7 +187,7 @@ impl StepScope {
         let status = self
             .otel
             .is_some()
-            .then(|| Status::error(error.to_string()));
+            .then(|| Status::error(error_description(&error.to_string())));
         self.finish(
             Outcome::Failed,
             usage,
