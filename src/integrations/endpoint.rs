@@ -63,7 +63,10 @@ mod tests {
             ("http://localhost:11434/v1", ("localhost", 11434)),
             ("http://127.0.0.1:8000", ("127.0.0.1", 8000)),
             ("http://vllm.internal/v1", ("vllm.internal", 80)),
-            ("https://My-Res.OpenAI.Azure.com", ("my-res.openai.azure.com", 443)),
+            (
+                "https://My-Res.OpenAI.Azure.com",
+                ("my-res.openai.azure.com", 443),
+            ),
             ("http://[::1]:6334", ("::1", 6334)),
             ("https://[2001:db8::1]/x", ("2001:db8::1", 443)),
             ("localhost:6334", ("localhost", 6334)),

@@ -266,7 +266,8 @@ impl MemoryRetriever {
             .map(|(at, stored)| (self.score(vector, query_norm, stored), at))
             .filter(|(score, _)| threshold.is_none_or(|t| *score >= t))
             .collect();
-        let best_first = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let best_first =
+            |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         if top_k == 0 {
             return Ok(Vec::new());
         }
@@ -443,7 +444,10 @@ mod tests {
         for i in 0..500_u32 {
             let angle = (i as f32) * 0.37;
             index
-                .insert(Document::new(i.to_string(), vec![angle.cos(), angle.sin(), 0.5]))
+                .insert(Document::new(
+                    i.to_string(),
+                    vec![angle.cos(), angle.sin(), 0.5],
+                ))
                 .unwrap();
         }
         let query = [0.3, -0.8, 0.1];
@@ -459,15 +463,24 @@ mod tests {
     fn threshold_top_k_and_upsert() {
         let mut index = index(Metric::Cosine);
         let hits = index.search(&[1.0, 0.0], 10, Some(0.5)).unwrap();
-        assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["x", "xy"]);
+        assert_eq!(
+            hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+            ["x", "xy"]
+        );
         assert!(index.search(&[1.0, 0.0], 0, None).unwrap().is_empty());
         index
             .insert(Document::new("x", vec![-1.0, 0.0]).with_content("moved"))
             .unwrap();
         assert_eq!(index.len(), 4);
         let hits = index.search(&[1.0, 0.0], 10, None).unwrap();
-        assert_eq!(hits.last().map(|h| (h.id.as_str(), h.score)), Some(("x", -1.0)));
-        assert_eq!(index.get("x").and_then(|d| d.content.as_deref()), Some("moved"));
+        assert_eq!(
+            hits.last().map(|h| (h.id.as_str(), h.score)),
+            Some(("x", -1.0))
+        );
+        assert_eq!(
+            index.get("x").and_then(|d| d.content.as_deref()),
+            Some("moved")
+        );
         assert!(index.remove("y").is_some());
         assert!(index.get("y").is_none());
         assert_eq!(index.get("zero").map(|d| d.id.as_str()), Some("zero"));
@@ -477,9 +490,7 @@ mod tests {
     #[test]
     fn bad_vectors_are_refused_with_what_and_where() {
         let mut index = index(Metric::Cosine);
-        let error = index
-            .insert(Document::new("short", vec![1.0]))
-            .unwrap_err();
+        let error = index.insert(Document::new("short", vec![1.0])).unwrap_err();
         assert_eq!(
             error.to_string(),
             "index `t`: document \"short\" has 1 dimensions, the index has 2"

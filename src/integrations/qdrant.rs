@@ -260,9 +260,9 @@ fn json(value: Value) -> serde_json::Value {
         Some(Kind::IntegerValue(i)) => serde_json::Value::from(i),
         Some(Kind::StringValue(s)) => serde_json::Value::String(s),
         Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
-        Some(Kind::StructValue(s)) => serde_json::Value::Object(
-            s.fields.into_iter().map(|(k, v)| (k, json(v))).collect(),
-        ),
+        Some(Kind::StructValue(s)) => {
+            serde_json::Value::Object(s.fields.into_iter().map(|(k, v)| (k, json(v))).collect())
+        }
         Some(Kind::ListValue(list)) => {
             serde_json::Value::Array(list.values.into_iter().map(json).collect())
         }
@@ -275,7 +275,8 @@ fn json(value: Value) -> serde_json::Value {
 /// `invalid_uri`, `io` or `_OTHER`.
 pub fn error_type(error: &QdrantError) -> Cow<'static, str> {
     match error {
-        QdrantError::ResponseError { status } | QdrantError::ResourceExhaustedError { status, .. } => {
+        QdrantError::ResponseError { status }
+        | QdrantError::ResourceExhaustedError { status, .. } => {
             Cow::Borrowed(grpc_code_name(i32::from(status.code())))
         }
         QdrantError::ConversionError(_) => Cow::Borrowed("conversion"),
@@ -327,7 +328,10 @@ mod tests {
     #[test]
     fn query_settings_win_over_the_retriever_defaults() {
         let vector = [0.1_f32, 0.2];
-        let r = retriever().top_k(3).score_threshold(0.5).vector_name("dense");
+        let r = retriever()
+            .top_k(3)
+            .score_threshold(0.5)
+            .vector_name("dense");
         let request = r.request(&Query::vector(&vector)).unwrap();
         assert_eq!(request.collection_name, "docs");
         assert_eq!(request.limit, Some(3));
@@ -376,7 +380,9 @@ mod tests {
                 .into(),
             })),
         };
-        point.payload.insert("content".into(), Value::from("the text"));
+        point
+            .payload
+            .insert("content".into(), Value::from("the text"));
         point.payload.insert("meta".into(), nested);
         point.payload.insert("page".into(), Value::from(3_i64));
         point.payload.insert(

@@ -439,7 +439,10 @@ mod tests {
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["messages"][1]["content"], "u");
 
-        let quiet = chat().include_usage(false).legacy_max_tokens(true).max_tokens(5);
+        let quiet = chat()
+            .include_usage(false)
+            .legacy_max_tokens(true)
+            .max_tokens(5);
         let body = serde_json::to_value(quiet.request_body(&request, true).unwrap()).unwrap();
         assert!(body.get("stream_options").is_none());
         assert_eq!(body["max_tokens"], 5);

@@ -152,11 +152,14 @@ fn embeddings(response: CreateEmbeddingResponse, inputs: usize) -> Result<Embedd
             })?;
         *slot = Some(item.embedding);
     }
-    let vectors = slots.into_iter().collect::<Option<Vec<_>>>().ok_or_else(|| {
-        invalid_response(format!(
-            "embeddings response: {received} vectors for {inputs} inputs"
-        ))
-    })?;
+    let vectors = slots
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            invalid_response(format!(
+                "embeddings response: {received} vectors for {inputs} inputs"
+            ))
+        })?;
     let mut out = Embeddings::new(vectors);
     if !response.model.is_empty() {
         out = out.with_model(response.model);

@@ -81,9 +81,9 @@ mod tests {
             "invalid_response"
         );
         assert_eq!(
-            error_type(&OpenAIError::StreamError(Box::new(StreamError::EventStream(
-                "reset".into()
-            )))),
+            error_type(&OpenAIError::StreamError(Box::new(
+                StreamError::EventStream("reset".into())
+            ))),
             "stream_error"
         );
         assert_eq!(

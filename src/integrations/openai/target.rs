@@ -51,8 +51,9 @@ mod tests {
         );
         let azure = Target::of(&AzureConfig::new().with_api_base("https://gateway.internal:8443"));
         assert_eq!(azure.provider, AZURE_OPENAI);
-        let azure_host =
-            Target::of(&OpenAIConfig::new().with_api_base("https://res.openai.azure.com/openai/v1"));
+        let azure_host = Target::of(
+            &OpenAIConfig::new().with_api_base("https://res.openai.azure.com/openai/v1"),
+        );
         assert_eq!(azure_host.provider, AZURE_OPENAI);
         let local = Target::of(&OpenAIConfig::new().with_api_base("http://localhost:8000/v1"));
         assert_eq!(local.provider, OPENAI);

@@ -100,11 +100,17 @@ mod tests {
         }))
         .unwrap();
         let usage = convert_usage(&reported);
-        assert_eq!(usage.input_tokens, 2006, "cached tokens stay inside the input");
+        assert_eq!(
+            usage.input_tokens, 2006,
+            "cached tokens stay inside the input"
+        );
         assert_eq!(usage.cache_read_input_tokens, 1920);
         assert_eq!(usage.uncached_input_tokens(), 86);
         assert_eq!(usage.cache_write_input_tokens, 0);
-        assert_eq!(usage.output_tokens, 300, "reasoning stays inside the output");
+        assert_eq!(
+            usage.output_tokens, 300,
+            "reasoning stays inside the output"
+        );
         assert_eq!(usage.reasoning_output_tokens, 192);
         assert_eq!(usage.visible_output_tokens(), 108);
         assert_eq!(usage.total_tokens(), u64::from(reported.total_tokens));
