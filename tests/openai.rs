@@ -723,3 +723,103 @@ fn the_api_key_never_appears_in_any_span_or_event_even_with_capture_on() {
         assert!(!text.contains(fragment), "{}: {text}", span.name);
     }
 }
+
+#[test]
+fn a_rag_request_over_openai_and_the_memory_index_is_one_trace_with_exact_totals() {
+    use ragtrace::integrations::memory::{Document, MemoryRetriever};
+    use ragtrace::steps::{PromptBuilder, Query, Retriever};
+    use support::steps::ScriptedPrompt;
+
+    let server = OpenAiServer::start(Auth::Bearer(KEY.into()));
+    server.push(
+        Exchange::embeddings(Reply::Json(embeddings(
+            "text-embedding-3-small",
+            &[vec![0.9, 0.1]],
+            &[0],
+            6,
+        )))
+        .expect("/input", json!("what is a trace?")),
+    );
+    server.push(
+        Exchange::chat(Reply::Sse(stream_chunks(
+            "chatcmpl-E1",
+            "gpt-4o-mini-2024-07-18",
+            &["A tree ", "of spans."],
+            Some(usage(300, 5, 256, 0)),
+        )))
+        // The prompt carries the best hit first.
+        .expect(
+            "/messages/1/content",
+            json!("Context:\nA trace is a tree of spans.\nSpans have names.\n\nQuestion: what is a trace?"),
+        ),
+    );
+    let pipeline = Pipeline::new();
+    let options = Arc::new(Options::new().pricer(flat_price));
+    let embedder = OpenAiEmbedder::new(client(&server), "text-embedding-3-small")
+        .traced()
+        .with_options(options.clone());
+    let retriever = MemoryRetriever::new("handbook")
+        .with_documents([
+            Document::new("t", vec![1.0, 0.0]).with_content("A trace is a tree of spans."),
+            Document::new("s", vec![0.5, 0.5]).with_content("Spans have names."),
+            Document::new("x", vec![0.0, 1.0]).with_content("Unrelated."),
+        ])
+        .unwrap()
+        .top_k(2)
+        .traced()
+        .with_options(options.clone());
+    let prompt = ScriptedPrompt {
+        template: "rag".into(),
+        max_chunks: 2,
+    }
+    .traced()
+    .with_options(options.clone());
+    let llm = OpenAiChat::new(client(&server), "gpt-4o-mini")
+        .traced()
+        .with_options(options);
+    let question = "what is a trace?";
+    let (answer, summary) = pipeline.block_on(async {
+        let request = ragtrace::request("answer");
+        let answer = request
+            .run(async {
+                let query = embedder.embed(&[question]).await.unwrap();
+                let hits = retriever
+                    .retrieve(&Query::vector(query.first().unwrap()).text(question))
+                    .await
+                    .unwrap();
+                let prompt = prompt.build(question, &hits).await.unwrap();
+                let stream = llm.chat_stream(&ChatRequest::from(prompt)).await.unwrap();
+                let chunks: Vec<_> = stream.collect().await;
+                chunks
+                    .into_iter()
+                    .map(|c| c.unwrap().delta)
+                    .collect::<String>()
+            })
+            .await;
+        (answer, request.summary())
+    });
+    server.assert_done();
+    assert_eq!(answer, "A tree of spans.");
+    assert_eq!(summary.steps, 4);
+    assert_eq!(summary.usage.input_tokens, 6 + 300);
+    assert_eq!(summary.usage.cache_read_input_tokens, 256);
+
+    let spans = pipeline.finish();
+    assert_eq!(spans.len(), 5);
+    let root = only(&spans, "answer");
+    for span in spans.iter().filter(|s| s.span_id != root.span_id) {
+        assert_eq!(span.trace_id, root.trace_id);
+        assert_eq!(span.parent_span_id, root.span_id, "{}", span.name);
+    }
+    let retrieval = only(&spans, "retrieval handbook");
+    assert_eq!(retrieval.int(RAGTRACE_RETRIEVAL_RETURNED), 2);
+    assert_eq!(retrieval.string("retrieval.documents.0.document.id"), "t");
+    assert_eq!(root.int(RAGTRACE_REQUEST_INPUT_TOKENS), 306);
+    assert_eq!(root.int(RAGTRACE_REQUEST_CACHE_READ_TOKENS), 256);
+    let chat = only(&spans, "chat gpt-4o-mini");
+    let embed = only(&spans, "embeddings text-embedding-3-small");
+    assert_eq!(
+        root.int(RAGTRACE_REQUEST_COST_PICOUSD),
+        chat.int(RAGTRACE_COST_PICOUSD) + embed.int(RAGTRACE_COST_PICOUSD)
+    );
+}
