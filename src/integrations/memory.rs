@@ -1,12 +1,12 @@
 //! [`MemoryRetriever`]: an exact, in-process vector index.
 //!
 //! It compares the query with every stored vector (brute force), so its
-//! results are exact and its cost grows linearly with the corpus: a few
-//! thousand chunks answer in well under a millisecond, a million do not.
-//! It is the embedded default for small corpora, examples, tests and
-//! evaluation runs (exact results are the baseline approximate indexes are
-//! judged against); move to [Qdrant](super::qdrant) when the corpus outgrows
-//! one process or must be shared.
+//! results are exact and each search costs time proportional to the number
+//! of chunks times their dimension. That makes it the embedded default for
+//! small corpora, examples, tests and evaluation runs (exact results are the
+//! baseline approximate indexes are judged against); move to Qdrant
+//! (`QdrantRetriever`, feature `qdrant`) when the corpus outgrows one
+//! process or must be shared.
 //!
 //! ```
 //! use ragtrace::integrations::memory::{Document, MemoryRetriever, Metric};

@@ -2,7 +2,7 @@
 //!
 //! | module | step | feature |
 //! |---|---|---|
-//! | [`memory`] | [`MemoryRetriever`](memory::MemoryRetriever): exact in-process vector search | always |
+//! | [`memory`] | [`MemoryRetriever`]: exact in-process vector search | always |
 //! | `openai` | `OpenAiChat`, `OpenAiEmbedder` over `async-openai` (OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp, ...) | `openai` |
 //! | `qdrant` | `QdrantRetriever` over `qdrant-client` | `qdrant` |
 //!

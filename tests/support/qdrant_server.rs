@@ -135,10 +135,10 @@ impl Index {
                     query.len()
                 )));
             }
-            if let Some(filter) = &request.filter {
-                if !matches(filter, &point.payload)? {
-                    continue;
-                }
+            if let Some(filter) = &request.filter
+                && !matches(filter, &point.payload)?
+            {
+                continue;
             }
             let score = cosine(query, vector);
             if request.score_threshold.is_some_and(|t| score < t) {
