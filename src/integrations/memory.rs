@@ -132,6 +132,7 @@ pub enum MemoryError {
     },
 }
 
+#[derive(Clone)]
 struct Stored {
     document: Document,
     /// Euclidean norm, kept for cosine scoring.
@@ -143,7 +144,8 @@ struct Stored {
 ///
 /// Inserting a document whose id is already stored replaces it (as an
 /// upsert into a vector database does). Hits are ranked by score, ties by
-/// insertion order, so results are deterministic.
+/// insertion order, so results are deterministic. Cloning copies the index.
+#[derive(Clone)]
 pub struct MemoryRetriever {
     name: String,
     metric: Metric,

@@ -53,13 +53,23 @@
 //!
 //! # Retries
 //!
-//! async-openai's default client retries `429` and `5xx` answers and connection
-//! failures up to three times, waiting for `Retry-After` when the server sends
-//! it (else 100 ms, doubling). All attempts happen inside one step call, so
+//! async-openai's default client retries `429` answers (except
+//! `insufficient_quota`), `5xx` answers and connection failures up to three
+//! times, waiting as long as a `Retry-After` header says (else 100 ms,
+//! doubling). All attempts happen inside one step call, so
 //! they are one span whose duration includes the waits; the caller (and the
 //! span) sees the last attempt's outcome. To handle retries yourself, give the
 //! client a transport without the retry layer:
 //! `client.with_http_service(async_openai::middleware::ReqwestService::new(reqwest::Client::new()))`.
+//!
+//! # async-openai's own log events
+//!
+//! async-openai logs the bodies it cannot use (a `5xx` body at WARN, a body
+//! that is not valid JSON at ERROR) with `tracing`. Emitted inside the step's
+//! span, they become span events when an OpenTelemetry layer records them,
+//! whatever ragtrace's content capture says. If response bodies must not
+//! reach your tracing backend, filter the `async_openai` target out of the
+//! OpenTelemetry layer (your log output can keep it).
 //!
 //! # Usage
 //!
