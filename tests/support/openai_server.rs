@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 /// How the client must authenticate.
@@ -351,8 +352,6 @@ fn sse(events: Vec<String>, cut: bool) -> Response {
         .body(Body::from_stream(stream))
         .unwrap()
 }
-
-use futures_util::StreamExt as _;
 
 // ---- bodies as OpenAI sends them ----
 
