@@ -162,16 +162,17 @@ pub(crate) fn request_attrs(
     a.str(keys::LANGFUSE_OBSERVATION_TYPE, "generation");
     a.opt_str(keys::LLM_PROVIDER, info.provider);
     a.bool(keys::GEN_AI_REQUEST_STREAM, stream);
-    if let Some(t) = request.temperature {
+    // What the request sets, else the model's own default: what was sent.
+    if let Some(t) = request.temperature.or(info.temperature) {
         a.float(keys::GEN_AI_REQUEST_TEMPERATURE, t);
     }
-    if let Some(m) = request.max_tokens {
+    if let Some(m) = request.max_tokens.or(info.max_tokens) {
         a.int(keys::GEN_AI_REQUEST_MAX_TOKENS, u64::from(m));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = request.top_p.or(info.top_p) {
         a.float(keys::GEN_AI_REQUEST_TOP_P, p);
     }
-    if let Some(seed) = request.seed {
+    if let Some(seed) = request.seed.or(info.seed) {
         a.signed(keys::GEN_AI_REQUEST_SEED, seed);
     }
     if !request.stop.is_empty() {

@@ -8,6 +8,7 @@ use opentelemetry::trace::Status;
 use tracing::Span;
 
 use super::attrs::{Attrs, recording_context};
+use super::capture::error_description;
 use super::context::current_ledger;
 use super::keys;
 use super::ledger::{Ledger, Outcome};
@@ -281,7 +282,10 @@ impl StepScope {
             let mut a = Attrs::with_capacity(48);
             a.str(keys::RAGTRACE_STEP, self.kind.as_str());
             attrs(&mut a);
-            a.emit(&cx, error.map(|e| Status::error(e.to_string())));
+            a.emit(
+                &cx,
+                error.map(|e| Status::error(error_description(&e.to_string()))),
+            );
         }
     }
 }
