@@ -133,6 +133,8 @@ impl Request {
             request: self,
             otel: recording_context(&span),
             done: false,
+            // Keeps the span open until the totals are on it.
+            _span: span.clone(),
         };
         let output = InRequest::new(work, span, Some(Arc::clone(&self.ledger))).await;
         guard.finish(false);
@@ -234,6 +236,7 @@ struct RootGuard<'a> {
     request: &'a Request,
     otel: Option<opentelemetry::Context>,
     done: bool,
+    _span: tracing::Span,
 }
 
 impl RootGuard<'_> {
