@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ragtrace::tokens::Encoding;
 
 /// The corpus files, by group, in the order `scripts/tiktoken_bench.py` reads them.
-pub fn corpus(group: &str) -> String {
+fn corpus(group: &str) -> String {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/tokens/corpus"
@@ -100,7 +100,8 @@ fn count(c: &mut Criterion) {
 
 fn adversarial(c: &mut Criterion) {
     let mixed = corpus("natural");
-    let kinds: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    type Make = Box<dyn Fn(usize) -> String>;
+    let kinds: [(&str, Make); 4] = [
         ("spaces", Box::new(|n| " ".repeat(n))),
         ("one-char", Box::new(|n| "a".repeat(n))),
         ("random-lossy", Box::new(random_lossy)),
@@ -139,7 +140,34 @@ fn random_lossy(n: usize) -> String {
 
 criterion_group!(benches, count, adversarial);
 
+/// `TOKENS_PASSES=<ours|bpe-openai|none>:<corpus>:<n>` makes the binary count
+/// the corpus `n` times with o200k_base and exit, for instruction counts
+/// under valgrind (`scripts/bench_tokens.sh --instructions`), which do not
+/// depend on the load of a shared machine.
+fn passes(spec: &str) {
+    let mut parts = spec.split(':');
+    let (who, group, n) = (parts.next(), parts.next(), parts.next());
+    let (Some(who), Some(group), Some(Ok(n))) = (who, group, n.map(str::parse::<usize>)) else {
+        panic!("TOKENS_PASSES={spec}: expected who:corpus:n");
+    };
+    let text = corpus(group);
+    Encoding::O200kBase.preload();
+    bpe_openai::o200k_base().count("warm up");
+    let mut total = 0_usize;
+    for _ in 0..n {
+        total += match who {
+            "ours" => Encoding::O200kBase.count(black_box(&text)) as usize,
+            "bpe-openai" => bpe_openai::o200k_base().count(black_box(text.as_str())),
+            _ => 0,
+        };
+    }
+    println!("{who} {group} x{n}: {total} tokens");
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("TOKENS_PASSES") {
+        return passes(&spec);
+    }
     first_use();
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -120,13 +120,9 @@ impl Loaded {
     fn merge_count(&self, bytes: &[u8]) -> u64 {
         debug_assert!(bytes.len() <= SHORT_PIECE);
         // starts[i]: where part i begins; rank[i]: rank of parts i and i+1 joined.
-        let mut starts = [0_u8; SHORT_PIECE + 1];
+        let mut starts: [u8; SHORT_PIECE + 1] = std::array::from_fn(|i| i as u8);
         let mut ranks = [u32::MAX; SHORT_PIECE + 1];
         let mut parts = bytes.len();
-        for i in 0..parts {
-            starts[i] = i as u8;
-        }
-        starts[parts] = bytes.len() as u8;
         let joined = |starts: &[u8], parts: usize, i: usize| -> u32 {
             if i + 2 <= parts {
                 self.rank(&bytes[starts[i] as usize..starts[i + 2] as usize])

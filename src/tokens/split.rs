@@ -184,10 +184,10 @@ impl Scan<'_> {
         p: usize,
         word: impl Fn(usize) -> Option<usize>,
     ) -> Option<usize> {
-        if first.is_word_prefix() {
-            if let Some(end) = word(first.next) {
-                return Some(end);
-            }
+        if first.is_word_prefix()
+            && let Some(end) = word(first.next)
+        {
+            return Some(end);
         }
         word(p)
     }
@@ -268,10 +268,10 @@ impl Scan<'_> {
 
     fn cl100k(&self, p: usize) -> usize {
         let Some(first) = self.at(p) else { return p };
-        if first.c == '\'' {
-            if let Some(end) = self.contraction(p) {
-                return end;
-            }
+        if first.c == '\''
+            && let Some(end) = self.contraction(p)
+        {
+            return end;
         }
         // `X?+\p{L}++`: possessive, but the prefix could not be a letter anyway.
         let q = if first.is_word_prefix() {
