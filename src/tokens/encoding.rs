@@ -322,6 +322,29 @@ pub(crate) fn floor_char_boundary(text: &str, index: usize) -> usize {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// The pair-by-pair merge (short pieces) agrees with bpe-openai's
+        /// backtracking encoder (long pieces) wherever both apply.
+        #[test]
+        fn short_merge_agrees_with_backtracking(text in "(?s).{0,40}") {
+            for encoding in Encoding::ALL {
+                let loaded = encoding.loaded();
+                for piece in pieces(loaded.rules, &text) {
+                    let bytes = piece.as_bytes();
+                    if (2..=SHORT_PIECE).contains(&bytes.len()) {
+                        proptest::prop_assert_eq!(
+                            loaded.merge_count(bytes),
+                            loaded.bpe.count(bytes) as u64,
+                            "{:?} [{}]", piece, encoding
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn names_round_trip() {
         for e in Encoding::ALL {
