@@ -223,16 +223,17 @@ pub(crate) fn parse(file: &str, source: &str) -> (Vec<Located>, Vec<Problem>) {
         .provider
         .as_ref()
         .map(|p| p.get_ref().trim().to_owned());
+    let newlines = Newlines::of(source);
     let mut problems = Vec::new();
     let mut entries = Vec::new();
     for model in &spec.model {
         let mut conv = Converter {
             file,
-            source,
+            newlines: &newlines,
             problems: Vec::new(),
             entry: model.get_ref().key.get_ref().clone(),
             lines: FieldLines {
-                entry: Some(line_of(source, model.span().start)),
+                entry: Some(newlines.line(model.span().start)),
                 fields: HashMap::new(),
             },
         };
@@ -252,7 +253,7 @@ pub(crate) fn parse(file: &str, source: &str) -> (Vec<Located>, Vec<Problem>) {
 /// Converts one `[[model]]` table, noting lines and conversion problems.
 struct Converter<'a> {
     file: &'a str,
-    source: &'a str,
+    newlines: &'a Newlines,
     problems: Vec<Problem>,
     entry: String,
     lines: FieldLines,
@@ -260,7 +261,7 @@ struct Converter<'a> {
 
 impl Converter<'_> {
     fn note(&mut self, path: &str, span: Range<usize>) -> usize {
-        let line = line_of(self.source, span.start);
+        let line = self.newlines.line(span.start);
         self.lines.fields.insert(path.to_owned(), line);
         line
     }
@@ -427,14 +428,30 @@ impl Converter<'_> {
     }
 }
 
-/// The 1-based line of a byte offset.
+/// Where a file's lines start, to turn byte offsets into line numbers in
+/// O(log n) (an imported table has tens of thousands of fields).
+struct Newlines(Vec<usize>);
+
+impl Newlines {
+    fn of(source: &str) -> Newlines {
+        Newlines(
+            source
+                .bytes()
+                .enumerate()
+                .filter_map(|(i, b)| (b == b'\n').then_some(i))
+                .collect(),
+        )
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&newline| newline < offset) + 1
+    }
+}
+
+/// The 1-based line of a byte offset, for one-off lookups.
 fn line_of(source: &str, offset: usize) -> usize {
-    let end = offset.min(source.len());
-    source.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    Newlines::of(source).line(offset)
 }
 
 /// A problem for a TOML syntax error or a value of the wrong shape, naming
@@ -444,7 +461,8 @@ fn syntax_problem(file: &str, source: &str, error: toml::de::Error) -> Problem {
     let span = error.span();
     let line = span.as_ref().map(|s| line_of(source, s.start));
     let entry = span.as_ref().and_then(|s| entry_at(source, s.start));
-    let mut path = error_path(&error);
+    let mut path =
+        error_path(&error).or_else(|| span.as_ref().and_then(|s| lexical_path(source, s.start)));
     let message = error.message().trim().to_owned();
     // toml names the table an unknown field was found in; add the field.
     if let Some(unknown) = message
@@ -481,9 +499,59 @@ fn error_path(error: &toml::de::Error) -> Option<String> {
     (!path.is_empty()).then(|| path.to_owned())
 }
 
-/// The key of the `[[model]]` table containing `offset`, if the file reads
-/// loosely (ignoring every field but `key`).
+/// For errors toml finds before it knows any keys (a malformed value): the
+/// key on the error's line, under the last table header above it.
+fn lexical_path(source: &str, offset: usize) -> Option<String> {
+    let before = &source[..offset.min(source.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = source[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return None;
+    }
+    let table = before[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix("[[")
+            .and_then(|h| h.strip_suffix("]]"))
+            .or_else(|| l.strip_prefix('[').and_then(|h| h.strip_suffix(']')))
+            .map(str::trim)
+    });
+    Some(match table {
+        Some(table) => format!("{table}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+/// The key of the `[[model]]` table containing `offset`: read loosely
+/// (ignoring every field but `key`), or, if the file does not parse at all,
+/// the first `key = "..."` line after the last `[[model]]` header above it.
 fn entry_at(source: &str, offset: usize) -> Option<String> {
+    entry_at_parsed(source, offset).or_else(|| entry_at_lexical(source, offset))
+}
+
+fn entry_at_lexical(source: &str, offset: usize) -> Option<String> {
+    let before = &source[..offset.min(source.len())];
+    let header = before.rfind("[[model]]")?;
+    source[header..].lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        if key.trim() != "key" {
+            return None;
+        }
+        let value = value.trim();
+        let quoted = value
+            .strip_prefix('"')
+            .and_then(|v| v.split_once('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.split_once('\'')))?;
+        Some(quoted.0.to_owned())
+    })
+}
+
+fn entry_at_parsed(source: &str, offset: usize) -> Option<String> {
     #[derive(Deserialize)]
     struct Outline {
         #[serde(default)]
