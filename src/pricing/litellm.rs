@@ -21,6 +21,10 @@
 //! | `output_cost_per_reasoning_token` | `reasoning` |
 //! | `input_cost_per_query`, `input_cost_per_request` | `per_request` |
 //!
+//! A reasoning price equal to the output price is dropped, so reasoning
+//! follows the output price in every tier (LiteLLM lists it for the
+//! standard tier only).
+//!
 //! Entries whose mode is not chat, responses, completion, embedding or
 //! rerank (image, audio, video, moderation, ...) are skipped, as are
 //! entries with no per-token or per-query price; prices for units ragtrace
@@ -58,7 +62,7 @@ pub const LITELLM_URL: &str =
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Import {
-    /// The entries, in the file's order.
+    /// The entries, in key order.
     pub entries: Vec<ModelEntry>,
     /// Entries not imported, with why.
     pub skipped: Vec<Skipped>,
@@ -322,6 +326,16 @@ fn convert(
     }
     if tiers[0].base[1].is_none() {
         tiers[0].base[1] = cache_hit;
+    }
+    // A reasoning price equal to the output price only says reasoning is
+    // billed as output; kept as its own price it would miss every tier's
+    // output discount (LiteLLM lists it for the standard tier alone).
+    for tier in &mut tiers {
+        for prices in std::iter::once(&mut tier.base).chain(tier.above.values_mut()) {
+            if prices[5].is_some() && prices[5] == prices[4] {
+                prices[5] = None;
+            }
+        }
     }
     if tiers[0].base.iter().all(Option::is_none) {
         return Err("no per-token or per-query price".to_owned());
