@@ -9,9 +9,10 @@ use rustc_hash::FxHashMap;
 use super::date::unix_seconds;
 use super::error::{LoadError, Problem};
 use super::file::{self, FieldLines, Located};
+use super::label::intern;
 use super::matcher::{MatchedBy, Matcher, WarnOnce};
 use super::model::{ModelEntry, PriceVersion, Rates, ServiceTier, threshold_name, version_index};
-use super::{Cost, PriceRequest, Pricer, builtin, compute, validate};
+use super::{Cost, Label, PriceRequest, Pricer, builtin, compute, validate};
 
 /// The environment variable naming a directory of table files that
 /// override the built-in ones (read by [`PriceTable::from_env`]).
@@ -26,6 +27,14 @@ pub const PRICING_DIR_ENV: &str = "RAGTRACE_PRICING_DIR";
 /// directories and TOML texts in the order given, then entries built in
 /// code. An entry in a later layer replaces the earlier entry with the same
 /// key, and its names take precedence.
+///
+/// Matching uses the model name only; [`PriceRequest::provider`] is not
+/// consulted (prices that differ by cloud, such as Bedrock's regional
+/// endpoints, are entries of their own under the cloud's model ids).
+///
+/// Entry keys, version dates and tier names are interned for the life of
+/// the process, so the provenance of a priced span is three pointer copies;
+/// each distinct string is kept once however often tables are rebuilt.
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -51,14 +60,14 @@ pub struct PriceTable {
 struct Compiled {
     entry: ModelEntry,
     origin: Arc<str>,
-    key: Arc<str>,
+    key: Label,
     versions: Vec<CompiledVersion>,
 }
 
 struct CompiledVersion {
     from: i64,
     until: Option<i64>,
-    label: Arc<str>,
+    label: Label,
     /// Bands per service tier (by [`ServiceTier::index`]); empty when the
     /// version does not offer the tier.
     tiers: [Vec<Band>; 4],
@@ -68,7 +77,7 @@ struct CompiledVersion {
 struct Band {
     above: u64,
     rates: Rates,
-    name: Arc<str>,
+    name: Label,
     /// The tier lists no prices for this long-context band, so these are
     /// the standard tier's (see [`bands`]).
     standard_fallback: bool,
@@ -260,9 +269,9 @@ impl Pricer for PriceTable {
             );
         }
         compute::cost(&band.rates, request.usage).with_provenance(
-            Arc::clone(&compiled.key),
-            Arc::clone(&version.label),
-            Arc::clone(&band.name),
+            compiled.key.clone(),
+            version.label.clone(),
+            band.name.clone(),
         )
     }
 }
@@ -597,12 +606,12 @@ fn compile_entry(sourced: Sourced) -> Compiled {
         .map(|version| CompiledVersion {
             from: version.effective.start_seconds(),
             until: version.until.map(|d| d.start_seconds()),
-            label: Arc::from(version.effective.to_string()),
+            label: intern(&version.effective.to_string()),
             tiers: ServiceTier::ALL.map(|tier| bands(version, tier)),
         })
         .collect();
     Compiled {
-        key: Arc::from(entry.key.as_str()),
+        key: intern(&entry.key),
         origin: sourced.origin,
         entry,
         versions,
@@ -670,7 +679,7 @@ fn bands(version: &PriceVersion, tier: ServiceTier) -> Vec<Band> {
                 return Band {
                     above,
                     rates,
-                    name: Arc::from(threshold_name(above)),
+                    name: intern(&threshold_name(above)),
                     standard_fallback: true,
                 };
             }
@@ -683,7 +692,7 @@ fn bands(version: &PriceVersion, tier: ServiceTier) -> Vec<Band> {
             Band {
                 above,
                 rates,
-                name: Arc::from(name),
+                name: intern(&name),
                 standard_fallback: false,
             }
         })
