@@ -2,18 +2,42 @@
 //!
 //! The hot path is one hash lookup of the name as given (keys and aliases,
 //! precomputed). Anything else (provider prefixes, cloud spellings,
-//! snapshots, patterns) is resolved once per distinct name and remembered
-//! in a bounded cache, so a steady workload never leaves the fast path.
+//! snapshots, patterns) is resolved once per distinct name and thread and
+//! remembered in a bounded per-thread cache, so a steady workload never
+//! leaves the fast path and threads never contend on a lock (on the shared
+//! machine the benchmarks run on, a lock's two atomic operations cost more
+//! than the hash lookups).
 
-use std::sync::{Mutex, RwLock};
+use std::cell::RefCell;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::normalize;
 
-/// How many distinct non-exact names the resolution cache keeps before it
-/// starts over. Real workloads use a handful of model names.
+/// How many distinct non-exact names a thread's cache keeps per table
+/// before it starts over. Real workloads use a handful of model names.
 const CACHE_CAPACITY: usize = 4096;
+
+/// How many tables a thread keeps caches for before it starts over (tables
+/// that were dropped leave their caches behind until then).
+const CACHED_TABLES: usize = 16;
+
+/// Names longer than this are resolved every time rather than cached, so a
+/// provider sending odd model names cannot grow the cache's memory.
+const MAX_CACHED_NAME: usize = 256;
+
+/// Tells tables apart in the per-thread caches.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// A table's resolved non-exact names: name to entry (or to no entry).
+type Resolved = FxHashMap<Box<str>, Option<u32>>;
+
+thread_local! {
+    /// Per table id, its resolved names.
+    static CACHE: RefCell<FxHashMap<u64, Resolved>> = RefCell::new(FxHashMap::default());
+}
 
 /// How a name matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +62,10 @@ pub(crate) struct Found {
 
 /// The name index of a price table.
 pub(crate) struct Matcher {
+    id: u64,
     exact: FxHashMap<Box<str>, (u32, bool)>,
     patterns: Vec<(regex::Regex, String, u32)>,
     set: Option<regex::RegexSet>,
-    cache: RwLock<FxHashMap<Box<str>, Option<u32>>>,
 }
 
 impl Matcher {
@@ -65,35 +89,43 @@ impl Matcher {
             )
         };
         Ok(Matcher {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             exact,
             patterns,
             set,
-            cache: RwLock::new(FxHashMap::default()),
         })
     }
 
     /// The entry for `name`, and whether this call had to work it out
-    /// (`true` the first time a name that is not a key or alias is seen).
+    /// (`true` the first time a thread sees a name that is not a key or alias).
     #[inline]
     pub(crate) fn resolve(&self, name: &str) -> (Option<u32>, bool) {
         if let Some(&(entry, _)) = self.exact.get(name) {
             return (Some(entry), false);
         }
-        // A poisoned lock only means a panic elsewhere mid-insert; the map is still a map.
-        if let Some(&cached) = self
-            .cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-        {
-            return (cached, false);
+        let cached = CACHE.with(|cache| {
+            cache
+                .borrow()
+                .get(&self.id)
+                .and_then(|names| names.get(name).copied())
+        });
+        if let Some(found) = cached {
+            return (found, false);
         }
         let found = self.find(name).map(|found| found.entry);
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.clear();
+        if name.len() <= MAX_CACHED_NAME {
+            CACHE.with(|cache| {
+                let mut tables = cache.borrow_mut();
+                if !tables.contains_key(&self.id) && tables.len() >= CACHED_TABLES {
+                    tables.clear();
+                }
+                let names = tables.entry(self.id).or_default();
+                if names.len() >= CACHE_CAPACITY {
+                    names.clear();
+                }
+                names.insert(name.into(), found);
+            });
         }
-        cache.insert(name.into(), found);
         (found, true)
     }
 
@@ -216,7 +248,25 @@ mod tests {
         for i in 0..CACHE_CAPACITY + 10 {
             m.resolve(&format!("unknown-{i}"));
         }
-        assert!(m.cache.read().unwrap().len() <= CACHE_CAPACITY);
+        let long = "x".repeat(MAX_CACHED_NAME + 1);
+        assert_eq!(m.resolve(&long), (None, true));
+        assert_eq!(m.resolve(&long), (None, true), "long names are not cached");
+        let cached = CACHE.with(|c| c.borrow().get(&m.id).map_or(0, |names| names.len()));
+        assert!(cached <= CACHE_CAPACITY);
+        for _ in 0..CACHED_TABLES + 1 {
+            matcher().resolve("azure/gpt-4o");
+        }
+        assert!(CACHE.with(|c| c.borrow().len()) <= CACHED_TABLES);
+    }
+
+    #[test]
+    fn each_thread_resolves_for_itself() {
+        let m = matcher();
+        assert_eq!(m.resolve("azure/gpt-4o"), (Some(0), true));
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(m.resolve("azure/gpt-4o"), (Some(0), true)));
+        });
+        assert_eq!(m.resolve("azure/gpt-4o"), (Some(0), false));
     }
 
     #[test]
