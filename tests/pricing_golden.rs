@@ -534,7 +534,7 @@ fn rerank_is_priced_per_query() {
     );
 }
 
-/// Counts `ragtrace::pricing` warnings by their `model` field.
+/// Records `ragtrace::pricing` warnings by their `model` (or `model_key`) field.
 #[derive(Clone, Default)]
 struct Warnings(Arc<Mutex<Vec<String>>>);
 
@@ -543,7 +543,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
         struct Model(String);
         impl tracing::field::Visit for Model {
             fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-                if field.name() == "model" {
+                if field.name() == "model" || field.name() == "model_key" {
                     self.0 = value.to_owned();
                 }
             }
@@ -596,6 +596,43 @@ fn an_unknown_model_is_unpriced_never_zero_and_warned_about_once() {
     assert_eq!(
         *warnings.0.lock().unwrap(),
         ["my-local-llama-70b", "another-unknown"]
+    );
+}
+
+#[test]
+fn a_tier_or_band_the_table_lacks_is_warned_about_once_per_model() {
+    let table = PriceTable::builtin();
+    let warnings = Warnings::default();
+    let subscriber = tracing_subscriber::registry().with(warnings.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..3 {
+            price_in(
+                &table,
+                "gpt-5-chat-latest",
+                Usage::new(10, 10),
+                on("2025-09-01"),
+                Some("batch"),
+            );
+            price_in(
+                &table,
+                "gemini-2.5-pro",
+                Usage::new(210_000, 10),
+                on("2025-09-01"),
+                Some("flex"),
+            );
+            // Offered: no warning.
+            price_in(
+                &table,
+                "gemini-2.5-pro",
+                Usage::new(1_000, 10),
+                on("2025-09-01"),
+                Some("flex"),
+            );
+        }
+    });
+    assert_eq!(
+        *warnings.0.lock().unwrap(),
+        ["gpt-5-chat-latest", "gemini-2.5-pro"]
     );
 }
 

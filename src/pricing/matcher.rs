@@ -183,8 +183,13 @@ impl WarnOnce {
         }
     }
 
-    /// `true` the first time `key` is seen.
+    /// `true` the first time `key` (its first 256 bytes) is seen.
     pub(crate) fn first(&self, key: &str) -> bool {
+        let mut end = key.len().min(MAX_CACHED_NAME);
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        let key = &key[..end];
         let mut guard = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let (seen, full) = &mut *guard;
         if seen.contains(key) {

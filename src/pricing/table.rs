@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use rustc_hash::FxHashMap;
@@ -62,6 +63,16 @@ struct Compiled {
     origin: Arc<str>,
     key: Label,
     versions: Vec<CompiledVersion>,
+    /// Warned that a call fell outside every version.
+    warned_no_version: AtomicBool,
+    /// Warned that a service tier was asked for but not listed (by tier index).
+    warned_tier: [AtomicBool; 4],
+}
+
+/// `true` the first time it is called for `flag`. One plain load on the
+/// hot path once the warning was given.
+fn first_time(flag: &AtomicBool) -> bool {
+    !flag.load(Ordering::Relaxed) && !flag.swap(true, Ordering::Relaxed)
 }
 
 struct CompiledVersion {
@@ -81,6 +92,8 @@ struct Band {
     /// The tier lists no prices for this long-context band, so these are
     /// the standard tier's (see [`bands`]).
     standard_fallback: bool,
+    /// Warned about that fallback.
+    warned: AtomicBool,
 }
 
 impl PriceTable {
@@ -199,11 +212,7 @@ impl PriceTable {
             return (ServiceTier::Standard, true);
         };
         if compiled.versions[version].tiers[tier.index()].is_empty() {
-            if warn
-                && self
-                    .warned
-                    .first(&format!("tier\0{name}\0{}", compiled.key))
-            {
+            if warn && first_time(&compiled.warned_tier[tier.index()]) {
                 tracing::warn!(
                     target: "ragtrace::pricing",
                     model_key = &*compiled.key,
@@ -242,7 +251,7 @@ impl Pricer for PriceTable {
         };
         let at = unix_seconds(request.at);
         let Some(index) = version_index(&compiled.versions, at, |v| (v.from, v.until)) else {
-            if self.warned.first(&format!("ended\0{}", compiled.key)) {
+            if first_time(&compiled.warned_no_version) {
                 tracing::warn!(
                     target: "ragtrace::pricing",
                     model_key = &*compiled.key,
@@ -254,11 +263,7 @@ impl Pricer for PriceTable {
         let (tier, _) = self.tier(compiled, index, request.service_tier, true);
         let version = &compiled.versions[index];
         let band = band(&version.tiers[tier.index()], request.usage.input_tokens);
-        if band.standard_fallback
-            && self
-                .warned
-                .first(&format!("band\0{}\0{}", compiled.key, band.name))
-        {
+        if band.standard_fallback && first_time(&band.warned) {
             tracing::warn!(
                 target: "ragtrace::pricing",
                 model_key = &*compiled.key,
@@ -615,6 +620,8 @@ fn compile_entry(sourced: Sourced) -> Compiled {
         origin: sourced.origin,
         entry,
         versions,
+        warned_no_version: AtomicBool::new(false),
+        warned_tier: Default::default(),
     }
 }
 
@@ -681,6 +688,7 @@ fn bands(version: &PriceVersion, tier: ServiceTier) -> Vec<Band> {
                     rates,
                     name: intern(&threshold_name(above)),
                     standard_fallback: true,
+                    warned: AtomicBool::new(false),
                 };
             }
             let name = match (tier, above) {
@@ -694,6 +702,7 @@ fn bands(version: &PriceVersion, tier: ServiceTier) -> Vec<Band> {
                 rates,
                 name: intern(&name),
                 standard_fallback: false,
+                warned: AtomicBool::new(false),
             }
         })
         .collect()
