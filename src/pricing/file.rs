@@ -23,6 +23,10 @@
 //! batch = { input = 1.25, output = 5.00 }
 //! ```
 //!
+//! A version may end with `until = DATE` (exclusive) when it had no
+//! successor; versions must not overlap. `pricing/README.md` has the full
+//! reference and the review rules.
+//!
 //! Prices: `input`, `cached_input`, `cache_write` (5 minute), `cache_write_1h`,
 //! `output`, `reasoning` (defaults to `output`), all per 1M tokens, and
 //! `per_request` in USD per call. A version may add long-context bands
