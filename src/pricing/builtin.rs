@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use super::error::Problem;
-use super::table::{Sourced, parse_files};
+use super::load::{Sourced, parse_files};
 
 /// The built-in files: (name, text).
 pub(crate) const FILES: [(&str, &str); 6] = [

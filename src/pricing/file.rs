@@ -115,6 +115,10 @@ impl From<ModeSpec> for Mode {
 
 type PriceField = Option<Spanned<PriceSpec>>;
 
+// The seven price fields are spelled out in each of the three tables below:
+// serde cannot combine `flatten` with `deny_unknown_fields`, and a typo in a
+// price name must be an error, not a price silently left out.
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct VersionSpec {
@@ -386,24 +390,7 @@ impl Converter<'_> {
                 Err(error) => self.problem(&field_path, field.span(), error.to_string()),
             }
         }
-        let [
-            input,
-            cached_input,
-            cache_write,
-            cache_write_1h,
-            output,
-            reasoning,
-            per_request,
-        ] = prices;
-        Rates {
-            input,
-            cached_input,
-            cache_write,
-            cache_write_1h,
-            output,
-            reasoning,
-            per_request,
-        }
+        Rates::from_fields(prices)
     }
 
     fn date(&mut self, path: &str, spec: &Spanned<DateSpec>) -> Option<Date> {

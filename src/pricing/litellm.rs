@@ -242,35 +242,14 @@ struct Collected {
     above: BTreeMap<u64, [Option<Usd>; 7]>,
 }
 
-fn rates(prices: [Option<Usd>; 7]) -> Rates {
-    let [
-        input,
-        cached_input,
-        cache_write,
-        cache_write_1h,
-        output,
-        reasoning,
-        per_request,
-    ] = prices;
-    Rates {
-        input,
-        cached_input,
-        cache_write,
-        cache_write_1h,
-        output,
-        reasoning,
-        per_request,
-    }
-}
-
 impl Collected {
     fn tier_rates(&self) -> TierRates {
         TierRates {
-            rates: rates(self.base),
+            rates: Rates::from_fields(self.base),
             above: self
                 .above
                 .iter()
-                .map(|(&tokens, prices)| LongContext::new(tokens, rates(*prices)))
+                .map(|(&tokens, prices)| LongContext::new(tokens, Rates::from_fields(*prices)))
                 .collect(),
         }
     }

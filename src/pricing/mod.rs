@@ -30,6 +30,7 @@
 //! ```
 
 mod builtin;
+mod compile;
 mod compute;
 mod cost;
 mod date;
@@ -37,6 +38,7 @@ mod error;
 mod file;
 mod label;
 pub mod litellm;
+mod load;
 mod matcher;
 mod model;
 mod money;
@@ -49,8 +51,9 @@ pub use cost::{Cost, CostStatus, PriceRequest, Pricer};
 pub use date::{Date, DateError};
 pub use error::{LoadError, Problem};
 pub use label::Label;
+pub use load::{PRICING_DIR_ENV, PriceTableBuilder};
 pub use matcher::MatchedBy;
 pub use model::{LongContext, Mode, ModelEntry, PriceVersion, Rates, ServiceTier, TierRates};
 pub use money::{ParseUsdError, Usd};
-pub use table::{Match, PRICING_DIR_ENV, PriceTable, PriceTableBuilder, Quote};
+pub use table::{Match, PriceTable, Quote};
 pub use write::to_toml;

@@ -175,6 +175,28 @@ impl Rates {
         }
     }
 
+    /// Rates from prices in the order of [`fields`](Self::fields).
+    pub(crate) const fn from_fields(prices: [Option<Usd>; 7]) -> Rates {
+        let [
+            input,
+            cached_input,
+            cache_write,
+            cache_write_1h,
+            output,
+            reasoning,
+            per_request,
+        ] = prices;
+        Rates {
+            input,
+            cached_input,
+            cache_write,
+            cache_write_1h,
+            output,
+            reasoning,
+            per_request,
+        }
+    }
+
     /// Each price with its field name as written in table files, in that order.
     pub fn fields(&self) -> [(&'static str, Option<Usd>); 7] {
         [
