@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod prices;
+
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
@@ -16,11 +18,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Look up, list, check and import model prices.
+    Prices(prices::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result = match cli.command {
+        Command::Prices(args) => prices::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
