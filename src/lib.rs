@@ -58,6 +58,7 @@
 pub mod instrument;
 pub mod integrations;
 pub mod pricing;
+pub mod prompt;
 pub mod steps;
 pub mod tokens;
 

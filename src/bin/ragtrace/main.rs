@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod prices;
+mod tokens;
 
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Look up, list, check and import model prices.
     Prices(prices::Args),
+    /// Count the tokens of a text or chat prompt for a model.
+    Tokens(tokens::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Prices(args) => prices::run(args),
+        Command::Tokens(args) => tokens::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
