@@ -35,16 +35,24 @@ fn counts_a_file_and_stdin() {
 
     let (ok, out, _) = ragtrace(&["tokens", "--model", "gpt-4o", path], b"");
     assert!(ok);
-    assert_eq!(out.trim(), "4 tokens (gpt-4o; o200k_base, exact)");
+    // 4 tokens at gpt-4o's 2.50 USD per 1M input tokens = 0.00001 USD.
+    assert!(
+        out.trim()
+            .starts_with("4 tokens (gpt-4o; o200k_base, exact); input $0.00001 at the 20"),
+        "{out}"
+    );
 
     let (ok, out, _) = ragtrace(
         &["tokens", "-m", "text-embedding-3-small", "-"],
         b"Hello, world!",
     );
     assert!(ok);
-    assert_eq!(
-        out.trim(),
-        "4 tokens (text-embedding-3-small; cl100k_base, exact)"
+    // 4 tokens at 0.02 USD per 1M = 0.00000008 USD.
+    assert!(
+        out.trim().starts_with(
+            "4 tokens (text-embedding-3-small; cl100k_base, exact); input $0.00000008 at the"
+        ),
+        "{out}"
     );
 
     let (ok, out, _) = ragtrace(
@@ -55,6 +63,19 @@ fn counts_a_file_and_stdin() {
     let json: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(json["exact"], false);
     assert_eq!(json["tokens"], 6); // 4 x 1.35, rounded up
+    // 6 estimated tokens at 3.00 USD per 1M = 0.000018 USD.
+    assert_eq!(json["input_cost_usd"], "0.000018");
+    assert_eq!(json["cost_status"], "priced");
+
+    // A model no table knows has an unknown cost, not a zero one.
+    let (ok, out, _) = ragtrace(
+        &["tokens", "-m", "my-local-llama", "--format", "json"],
+        b"hi",
+    );
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["cost_status"], "unpriced");
+    assert!(json["input_cost_usd"].is_null());
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -75,9 +96,10 @@ fn counts_chat_messages_like_the_api() {
         body.to_string().as_bytes(),
     );
     assert!(ok, "{err}");
-    assert_eq!(
-        out.trim(),
-        "124 tokens (gpt-4o; o200k_base, exact; chat format)"
+    assert!(
+        out.trim()
+            .starts_with("124 tokens (gpt-4o; o200k_base, exact; chat format); input $0.00031 at"),
+        "{out}"
     );
 }
 

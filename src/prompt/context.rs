@@ -107,6 +107,35 @@ impl ContextPrompt {
         self
     }
 
+    /// Targets `model` and takes its context window from the built-in price
+    /// tables (which record each model's window); the budget is that window
+    /// minus the [`reserve`](ContextPrompt::reserve). For a model the tables
+    /// do not know, or with custom tables, give the window with
+    /// [`context_window`](ContextPrompt::context_window) instead; a model
+    /// without a known window is logged once here and left unbudgeted.
+    ///
+    /// ```
+    /// use ragtrace::prompt::{ContextPrompt, Template};
+    ///
+    /// let builder = ContextPrompt::new(Template::default()).budget_for("gpt-4o-mini");
+    /// // gpt-4o-mini: a 128,000-token window, minus the default 4,096 reserve.
+    /// assert_eq!(builder.budget_tokens(), Some(128_000 - 4_096));
+    /// ```
+    pub fn budget_for(mut self, model: &str) -> Self {
+        let window = crate::pricing::PriceTable::builtin()
+            .resolve(model)
+            .and_then(|found| found.entry.context_window);
+        match window {
+            Some(window) => self.context_window = Some(window),
+            None => tracing::warn!(
+                target: "ragtrace",
+                model,
+                "no context window known for this model; prompts are not budgeted"
+            ),
+        }
+        self.model(model)
+    }
+
     /// Tokens kept free for the answer (default 4096, or a quarter of the
     /// window if that is less). Only used with a context window.
     pub fn reserve(mut self, tokens: u64) -> Self {

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
+use std::time::SystemTime;
+
+use ragtrace::pricing::{CostStatus, PriceRequest, PriceTable, Pricer};
+use ragtrace::steps::{StepKind, Usage};
 use ragtrace::tokens::{ChatFormat, ChatPart, Tokenizer};
 use serde::Deserialize;
 
@@ -106,21 +110,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         method.count(&text)
     };
 
-    // PRICING(wiring): once the pricing table lands, look up the model's
-    // input price at today's date and print the input cost of `count.tokens`
-    // here (text: ", input $0.000123 at <price version>"; json: "input_cost_usd").
+    // What these tokens cost as input at today's price (exact, per the tables).
+    let table = PriceTable::from_env().context("loading the price tables")?;
+    let usage = Usage::new(count.tokens, 0).with_estimated(!count.exact);
+    let cost = table.price(&PriceRequest::new(
+        &args.model,
+        StepKind::Chat,
+        &usage,
+        SystemTime::now(),
+    ));
+    let priced = cost.status != CostStatus::Unpriced;
     match args.format {
-        Format::Text => println!(
-            "{} tokens ({}; {method}{}{})",
-            count.tokens,
-            args.model,
-            if count.exact {
-                ""
+        Format::Text => {
+            let price = if priced {
+                format!(
+                    "; input ${} at the {} price",
+                    cost.total,
+                    cost.price_version.as_deref().unwrap_or("current")
+                )
             } else {
-                ", no public tokenizer"
-            },
-            if args.chat { "; chat format" } else { "" }
-        ),
+                "; input cost unknown: no price for this model".to_owned()
+            };
+            println!(
+                "{} tokens ({}; {method}{}{}){price}",
+                count.tokens,
+                args.model,
+                if count.exact {
+                    ""
+                } else {
+                    ", no public tokenizer"
+                },
+                if args.chat { "; chat format" } else { "" }
+            )
+        }
         Format::Json => println!(
             "{}",
             serde_json::json!({
@@ -129,6 +151,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "exact": count.exact,
                 "method": method.to_string(),
                 "chat": args.chat,
+                "input_cost_usd": priced.then(|| cost.total.to_string()),
+                "cost_status": cost.status.as_str(),
+                "price_version": cost.price_version.as_deref(),
             })
         ),
     }
