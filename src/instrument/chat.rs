@@ -110,7 +110,7 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                         .then(|| request.messages.clone());
                     Ok(TracedStream::new(
                         stream,
-                        scope,
+                        scope.into_owned(),
                         T::error_type,
                         pricing,
                         pending,

@@ -38,7 +38,7 @@ pin_project_lite::pin_project! {
 impl<S, E> TracedStream<S, E> {
     pub(crate) fn new(
         inner: S,
-        scope: StepScope,
+        scope: StepScope<'static>,
         classify: fn(&E) -> Cow<'static, str>,
         pricing: StreamPricing,
         pending: Option<Attrs>,
@@ -99,7 +99,7 @@ where
 }
 
 struct StreamState<E> {
-    scope: Option<StepScope>,
+    scope: Option<StepScope<'static>>,
     classify: fn(&E) -> Cow<'static, str>,
     pricing: StreamPricing,
     pending: Option<Attrs>,
@@ -162,7 +162,7 @@ impl<E> StreamState<E> {
         let cost = usage
             .as_ref()
             .map(|u| scope.price(model, self.pricing.provider.as_deref(), u, tier));
-        let options = std::sync::Arc::clone(&scope.options);
+        let options = std::sync::Arc::clone(&*scope.options);
         let pending = self.pending.take();
         let attrs = |a: &mut Attrs| {
             if let Some(pending) = pending {

@@ -137,17 +137,19 @@ impl<F: std::future::Future> std::future::Future for InSpan<'_, F> {
 ///
 /// Kept small: it lives inside every traced future, which is moved on each
 /// `.await`.
-pub(crate) struct StepScope {
+pub(crate) struct StepScope<'o> {
     kind: StepKind,
     finished: bool,
     pub(crate) span: Span,
-    pub(crate) options: Arc<Options>,
+    /// Borrowed from the wrapper for a plain call (an atomic clone and drop
+    /// per call is measurable here); owned by a stream, which outlives it.
+    pub(crate) options: Cow<'o, Arc<Options>>,
     ledger: Option<Arc<Ledger>>,
     started: Option<Instant>,
 }
 
-impl StepScope {
-    pub(crate) fn start(kind: StepKind, span: Span, options: &Arc<Options>) -> StepScope {
+impl<'o> StepScope<'o> {
+    pub(crate) fn start(kind: StepKind, span: Span, options: &'o Arc<Options>) -> StepScope<'o> {
         let enabled = !span.is_disabled();
         let ledger = current_ledger(enabled);
         // The clock is read only when something will use the duration.
@@ -156,10 +158,25 @@ impl StepScope {
             kind,
             finished: false,
             span,
-            options: Arc::clone(options),
+            options: Cow::Borrowed(options),
             ledger,
             started,
         }
+    }
+
+    /// The same scope, owning its options, for a stream that outlives the call.
+    pub(crate) fn into_owned(mut self) -> StepScope<'static> {
+        let owned = StepScope {
+            kind: self.kind,
+            finished: false,
+            span: std::mem::replace(&mut self.span, Span::none()),
+            options: Cow::Owned(Arc::clone(&self.options)),
+            ledger: self.ledger.take(),
+            started: self.started,
+        };
+        // This husk has handed everything over; its drop must not record.
+        self.finished = true;
+        owned
     }
 
     /// `true` when anyone will read what this call measured (a request
@@ -290,7 +307,7 @@ impl StepScope {
     }
 }
 
-impl Drop for StepScope {
+impl Drop for StepScope<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.finish(
