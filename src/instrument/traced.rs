@@ -149,19 +149,27 @@ pub(crate) struct StepScope<'o> {
 }
 
 impl<'o> StepScope<'o> {
-    pub(crate) fn start(kind: StepKind, span: Span, options: &'o Arc<Options>) -> StepScope<'o> {
+    /// Starts observing a call, or returns `None` when nobody would read
+    /// what it measured (no subscriber records the span and no request is
+    /// running): then the call runs bare.
+    pub(crate) fn start(
+        kind: StepKind,
+        span: Span,
+        options: &'o Arc<Options>,
+    ) -> Option<StepScope<'o>> {
         let enabled = !span.is_disabled();
         let ledger = current_ledger(enabled);
-        // The clock is read only when something will use the duration.
-        let started = (enabled || ledger.is_some()).then(Instant::now);
-        StepScope {
+        if !enabled && ledger.is_none() {
+            return None;
+        }
+        Some(StepScope {
             kind,
             finished: false,
             span,
             options: Cow::Borrowed(options),
             ledger,
-            started,
-        }
+            started: Some(Instant::now()),
+        })
     }
 
     /// The same scope, owning its options, for a stream that outlives the call.
@@ -179,22 +187,10 @@ impl<'o> StepScope<'o> {
         owned
     }
 
-    /// `true` when anyone will read what this call measured (a request
-    /// ledger or a subscriber). When not, the call's outcome needs no usage,
-    /// pricing or attributes at all.
-    pub(crate) fn observed(&self) -> bool {
-        self.started.is_some()
-    }
-
     /// `true` when an OpenTelemetry layer records the span, so attributes
     /// are worth building.
     pub(crate) fn recording(&self) -> bool {
         recording_context(&self.span).is_some()
-    }
-
-    /// Ends a call nobody observes.
-    pub(crate) fn unobserved(mut self) {
-        self.finished = true;
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
