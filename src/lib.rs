@@ -54,6 +54,9 @@
 pub mod instrument;
 pub mod pricing;
 pub mod steps;
+pub mod store;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 pub mod tokens;
 
 pub use instrument::{Request, request};
