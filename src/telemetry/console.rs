@@ -413,7 +413,9 @@ fn thousands(n: u64) -> String {
 
 fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
+    if ms < 1.0 {
+        format!("{} µs", d.as_micros())
+    } else if ms < 1000.0 {
         format!("{ms:.1} ms")
     } else {
         format!("{:.2} s", d.as_secs_f64())

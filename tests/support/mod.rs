@@ -4,4 +4,5 @@
 
 pub mod otlp;
 pub mod pipeline;
+pub mod rag;
 pub mod steps;
