@@ -76,7 +76,10 @@ async fn init_correlates_logs_with_traces() {
         .no_store()
         .init()
         .unwrap_err();
-    assert!(matches!(error, TelemetryError::SubscriberAlreadySet), "{error}");
+    assert!(
+        matches!(error, TelemetryError::SubscriberAlreadySet),
+        "{error}"
+    );
 
     telemetry.shutdown().unwrap();
 
@@ -86,14 +89,20 @@ async fn init_correlates_logs_with_traces() {
         .unwrap()
         .remove(0);
     let names: Vec<&str> = retrieval.events.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["slow shard", "cache miss for query"], "{retrieval:#?}");
+    assert_eq!(
+        names,
+        ["slow shard", "cache miss for query"],
+        "{retrieval:#?}"
+    );
     assert_eq!(retrieval.events[0].attributes["shard"], 3);
     assert_eq!(retrieval.events[0].attributes["level"], "WARN");
     assert_eq!(retrieval.events[1].attributes["level"], "INFO");
 
     let manual = store.spans(&SpanQuery::new()).unwrap();
     assert!(
-        manual.iter().any(|s| s.name == "manual work" && s.scope.as_deref() == Some("other-lib")),
+        manual
+            .iter()
+            .any(|s| s.name == "manual work" && s.scope.as_deref() == Some("other-lib")),
         "{:?}",
         manual.iter().map(|s| &s.name).collect::<Vec<_>>()
     );

@@ -50,14 +50,21 @@ fn a_request_lands_in_the_store_with_its_columns() {
     let before = SystemTime::now();
     let scoped = Scoped::new(dispatch);
     let rag = Rag::priced();
-    let answer = scoped.block_on(rag.request("u-42", "what is a span?")).unwrap();
+    let answer = scoped
+        .block_on(rag.request("u-42", "what is a span?"))
+        .unwrap();
     assert_eq!(answer, "A trace is a tree of spans.");
     drop(scoped);
     telemetry.shutdown().unwrap();
 
     let store = Store::open_read_only(&path).unwrap();
     let spans = store.spans(&SpanQuery::new()).unwrap();
-    assert_eq!(spans.len(), 5, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        spans.len(),
+        5,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     let by_step = |step: &str| {
         spans
             .iter()
@@ -77,7 +84,11 @@ fn a_request_lands_in_the_store_with_its_columns() {
     for span in spans.iter().filter(|s| !s.is_root()) {
         assert_eq!(span.trace_id, root.trace_id);
         assert_eq!(span.parent_span_id, Some(root.span_id), "{}", span.name);
-        assert!(span.start >= root.start && span.end() <= root.end(), "{}", span.name);
+        assert!(
+            span.start >= root.start && span.end() <= root.end(),
+            "{}",
+            span.name
+        );
     }
 
     let embed = by_step("embeddings");
@@ -99,7 +110,11 @@ fn a_request_lands_in_the_store_with_its_columns() {
     assert_eq!(retrieval.scores, Some(vec![0.91, 0.84, 0.62]));
     assert_eq!(retrieval.top_score, Some(0.91));
     assert_eq!(retrieval.cost_status, None);
-    assert!(retrieval.attributes.contains_key("gen_ai.retrieval.documents"));
+    assert!(
+        retrieval
+            .attributes
+            .contains_key("gen_ai.retrieval.documents")
+    );
 
     let prompt = by_step("prompt");
     assert_eq!(prompt.name, "prompt rag-default");
@@ -166,10 +181,16 @@ fn failures_are_stored_with_their_status_and_error_type() {
     drop(telemetry);
 
     let store = Store::open_read_only(&path).unwrap();
-    let chat = store.spans(&SpanQuery::new().step("chat")).unwrap().remove(0);
+    let chat = store
+        .spans(&SpanQuery::new().step("chat"))
+        .unwrap()
+        .remove(0);
     assert_eq!(chat.status, Status::Error);
     assert_eq!(chat.error_type.as_deref(), Some("rate_limited"));
-    assert_eq!(chat.status_message.as_deref(), Some("rate limited, retry after 3s"));
+    assert_eq!(
+        chat.status_message.as_deref(),
+        Some("rate limited, retry after 3s")
+    );
     assert_eq!(store.traces(None, None, 1).unwrap()[0].errors, 1);
 }
 
@@ -192,7 +213,10 @@ fn the_store_prices_spans_that_arrive_without_a_cost() {
     drop(telemetry);
 
     let store = Store::open_read_only(&path).unwrap();
-    let chat = store.spans(&SpanQuery::new().step("chat")).unwrap().remove(0);
+    let chat = store
+        .spans(&SpanQuery::new().step("chat"))
+        .unwrap()
+        .remove(0);
     assert_eq!(chat.attributes["ragtrace.cost.status"], "unpriced");
     assert_eq!(chat.cost_source, Some(CostSource::Pricer));
     assert_eq!(chat.cost_status, Some(CostStatus::Priced));
@@ -227,13 +251,25 @@ fn the_console_prints_each_request_as_a_tree() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[0].starts_with("answer  "), "{text}");
-    assert!(lines[0].contains("1,207 in (1,024 cached) / 80 out"), "{text}");
+    assert!(
+        lines[0].contains("1,207 in (1,024 cached) / 80 out"),
+        "{text}"
+    );
     assert!(lines[0].contains("  $0.00015225  trace "), "{text}");
-    assert!(lines[1].starts_with("├─ embeddings text-embedding-3-small  "), "{text}");
-    assert!(lines[2].starts_with("├─ retrieval docs  ") && lines[2].contains("3 hits, top 0.910"), "{text}");
+    assert!(
+        lines[1].starts_with("├─ embeddings text-embedding-3-small  "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("├─ retrieval docs  ") && lines[2].contains("3 hits, top 0.910"),
+        "{text}"
+    );
     assert!(lines[3].starts_with("├─ prompt rag-default  "), "{text}");
     assert!(lines[4].starts_with("└─ chat gpt-4o-mini  "), "{text}");
-    assert!(lines[4].contains("1,200 in (1,024 cached) / 80 out (16 reasoning)  $"), "{text}");
+    assert!(
+        lines[4].contains("1,200 in (1,024 cached) / 80 out (16 reasoning)  $"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -242,7 +278,11 @@ fn the_environment_chooses_the_sinks() {
     let db = dir.path().join("env.db");
     let sinks = |vars: Vec<(&'static str, String)>| {
         let telemetry = Telemetry::builder()
-            .env_from(move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+            .env_from(move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            })
             .log_format(LogFormat::Off)
             .dispatch()
             .map(|(_, t)| t);
@@ -254,10 +294,17 @@ fn the_environment_chooses_the_sinks() {
     };
     let db_text = db.display().to_string();
     // Nothing configured: the store, in `RAGTRACE_DB` here (not the cwd).
-    assert_eq!(sinks(vec![("RAGTRACE_DB", db_text.clone())]).unwrap(), ["store"]);
+    assert_eq!(
+        sinks(vec![("RAGTRACE_DB", db_text.clone())]).unwrap(),
+        ["store"]
+    );
     // An OTLP endpoint replaces the default store...
     assert_eq!(
-        sinks(vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9".into())]).unwrap(),
+        sinks(vec![(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://127.0.0.1:9".into()
+        )])
+        .unwrap(),
         ["otlp"]
     );
     // ...unless the store is asked for too.
@@ -274,7 +321,11 @@ fn the_environment_chooses_the_sinks() {
         sinks(vec![("OTEL_TRACES_EXPORTER", "console".into())]).unwrap(),
         ["console"]
     );
-    assert!(sinks(vec![("OTEL_SDK_DISABLED", "true".into())]).unwrap().is_empty());
+    assert!(
+        sinks(vec![("OTEL_SDK_DISABLED", "true".into())])
+            .unwrap()
+            .is_empty()
+    );
     let error = sinks(vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317".into()),
         ("RAGTRACE_DB", db_text),

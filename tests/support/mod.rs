@@ -2,6 +2,8 @@
 //! and small step implementations whose behaviour a test scripts.
 #![allow(dead_code)]
 
+#[cfg(feature = "serve")]
+pub mod endpoints;
 pub mod otlp;
 pub mod pipeline;
 pub mod rag;

@@ -44,7 +44,11 @@ impl Rag {
         let mut embedder = ScriptedEmbedder::new("text-embedding-3-small", 8);
         embedder.usage_per_input = Some(Usage::new(7, 0));
         let mut chat = ScriptedChat::new("gpt-4o-mini", &["A trace ", "is a tree ", "of spans."]);
-        chat.usage = Some(Usage::new(1200, 80).with_cache_read(1024).with_reasoning(16));
+        chat.usage = Some(
+            Usage::new(1200, 80)
+                .with_cache_read(1024)
+                .with_reasoning(16),
+        );
         Rag {
             embedder: embedder.traced().with_options(options.clone()),
             retriever: ScriptedRetriever {

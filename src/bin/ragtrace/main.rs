@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ingest;
+mod serve;
+
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
@@ -16,11 +19,19 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Read OTLP JSON files (Collector file exporter format) into the store.
+    Ingest(ingest::Args),
+    /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
+    Serve(serve::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Ingest(args) => ingest::run(args),
+        Command::Serve(args) => serve::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
