@@ -15,9 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -202,10 +201,8 @@ impl Receiver {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let limit = self.shared.config.max_body_bytes;
         let app = Router::new()
             .route("/v1/traces", post(export))
-            .layer(DefaultBodyLimit::max(limit))
             .with_state(Arc::clone(&self.shared));
         let result = axum::serve(
             self.listener,
@@ -319,7 +316,7 @@ async fn export(
     State(shared): State<Arc<Shared>>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let counters = &shared.counters;
     counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -347,11 +344,7 @@ async fn export(
     }
 }
 
-async fn handle(
-    shared: &Shared,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Failure> {
+async fn handle(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Response, Failure> {
     let limit = shared.config.max_body_bytes;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -376,18 +369,30 @@ async fn handle(
             ));
         }
     };
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Some(encoding),
-                format!("the body is larger than the limit of {limit} bytes"),
-            )
+    let too_large = || {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(encoding),
+            format!("the body is larger than the limit of {limit} bytes"),
+        )
+    };
+    // A declared length over the limit is refused before reading a byte.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let error = error.into_inner();
+        if error.is::<http_body_util::LengthLimitError>() {
+            too_large()
         } else {
             Failure::new(
                 StatusCode::BAD_REQUEST,
                 Some(encoding),
-                format!("the body could not be read: {}", rejection.body_text()),
+                format!("the body could not be read: {error}"),
             )
         }
     })?;
