@@ -394,7 +394,7 @@ impl TelemetryBuilder {
             store_path: None,
             shutdown_timeout: self.shutdown_timeout,
             reporter: Arc::clone(&reporter),
-            done: false,
+            done: std::sync::atomic::AtomicBool::new(false),
         };
         let trace_filter = filter::traced(self.trace_level);
         let log_writer = self

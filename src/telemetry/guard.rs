@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -32,7 +33,7 @@ pub struct Telemetry {
     pub(crate) store_path: Option<PathBuf>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) reporter: Arc<Reporter>,
-    pub(crate) done: bool,
+    pub(crate) done: AtomicBool,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -79,13 +80,11 @@ impl Telemetry {
     }
 
     /// Flushes and stops every sink, reporting an export that failed or
-    /// did not finish in time. Dropping the guard does the same, silently.
-    pub fn shutdown(mut self) -> Result<(), TelemetryError> {
-        self.stop()
-    }
-
-    fn stop(&mut self) -> Result<(), TelemetryError> {
-        if std::mem::replace(&mut self.done, true) {
+    /// did not finish in time; [`stats`](Self::stats) stay readable.
+    /// Dropping the guard does the same, silently. Spans that end after
+    /// this are dropped (and counted).
+    pub fn shutdown(&self) -> Result<(), TelemetryError> {
+        if self.done.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         let Some(provider) = &self.provider else {
@@ -103,6 +102,6 @@ impl Telemetry {
 impl Drop for Telemetry {
     fn drop(&mut self) {
         // Losses were reported by the sinks themselves.
-        let _ = self.stop();
+        let _ = self.shutdown();
     }
 }
