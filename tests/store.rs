@@ -64,12 +64,12 @@ fn request(trace: u128, start: u64, resource: &Arc<Attributes>) -> Vec<SpanRecor
     chat.parent_span_id = Some(root_id);
     chat.kind = Kind::Client;
     chat.resource = resource.clone();
-    chat.status = if trace % 2 == 0 {
+    chat.status = if trace.is_multiple_of(2) {
         Status::Error
     } else {
         Status::Unset
     };
-    chat.status_message = (trace % 2 == 0).then(|| "rate limited".to_owned());
+    chat.status_message = trace.is_multiple_of(2).then(|| "rate limited".to_owned());
     chat.attributes = object(json!({
         "ragtrace.step": "chat",
         "gen_ai.request.model": "gpt-4o-mini",

@@ -133,6 +133,7 @@ impl<T: Embedder> DynEmbedder for T {
 
 // The async blocks below keep each borrowed argument's lifetime apart; the
 // boxed future alone would tie them into one that no bound can name.
+#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl Embedder for dyn DynEmbedder {
     type Error = DynError;
     fn embed(&self, inputs: &[&str]) -> impl Future<Output = Result<Embeddings, DynError>> + Send {
@@ -163,6 +164,7 @@ impl<T: Retriever> DynRetriever for T {
     }
 }
 
+#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl Retriever for dyn DynRetriever {
     type Error = DynError;
     fn retrieve(&self, query: &Query<'_>) -> impl Future<Output = Result<Hits, DynError>> + Send {
@@ -201,6 +203,7 @@ impl<T: PromptBuilder> DynPromptBuilder for T {
     }
 }
 
+#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl PromptBuilder for dyn DynPromptBuilder {
     type Error = DynError;
     fn build(
@@ -264,6 +267,7 @@ where
     }
 }
 
+#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl ChatModel for dyn DynChatModel {
     type Error = DynError;
     type Stream = BoxChatStream;

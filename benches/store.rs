@@ -1,0 +1,181 @@
+//! How fast spans go into the store, on one thread, in batches of 1,000:
+//! - `insert`: prepared records (the SQLite writer alone);
+//! - `sink`: OpenTelemetry SDK spans through the store exporter (key
+//!   extraction, JSON encoding and the write: the live path);
+//! - `ingest_json`: OTLP/JSON lines through `ingest_reader` (decode,
+//!   extraction, write: the `ragtrace ingest` path).
+//!
+//! The spans are the five of a real traced RAG request (root, embeddings,
+//! retrieval, prompt, chat), copied with fresh trace ids.
+//!
+//! Run: `cargo bench --bench store --all-features`
+
+#[path = "../tests/support/mod.rs"]
+#[allow(unused_imports)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry::trace::{SpanContext, TraceFlags, TraceId, TraceState, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::SimpleSpanProcessor;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use ragtrace::store::ingest::{IngestOptions, ingest_reader};
+use ragtrace::store::{SpanParts, SpanRecord, Store};
+use ragtrace::telemetry::StoreExporter;
+use support::rag::Rag;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+const BATCH: usize = 1_000;
+
+/// Keeps what it is given.
+#[derive(Debug, Clone, Default)]
+struct Keep(Arc<Mutex<Vec<SpanData>>>);
+
+impl SpanExporter for Keep {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        self.0.lock().unwrap().extend(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// The spans of one real request, and the resource they were made under.
+fn sample() -> (Vec<SpanData>, Resource) {
+    let keep = Keep::default();
+    let resource = Resource::builder_empty().with_service_name("bench").build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(keep.clone()))
+        .with_resource(resource.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("ragtrace")));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime
+            .block_on(Rag::priced().request("u-1", "what is a span?"))
+            .unwrap();
+    });
+    let spans = keep.0.lock().unwrap().clone();
+    assert_eq!(spans.len(), 5);
+    (spans, resource)
+}
+
+/// `n` spans: copies of the sample, each request copy under a fresh trace id.
+fn copies(sample: &[SpanData], n: usize, next_trace: &mut u128) -> Vec<SpanData> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        *next_trace += 1;
+        for span in sample {
+            let mut span = span.clone();
+            span.span_context = SpanContext::new(
+                TraceId::from(*next_trace),
+                span.span_context.span_id(),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            );
+            out.push(span);
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn records(spans: Vec<SpanData>) -> Vec<SpanRecord> {
+    spans
+        .into_iter()
+        .map(|s| {
+            let c = &s.span_context;
+            let mut parts = SpanParts::new(
+                c.trace_id(),
+                c.span_id(),
+                s.name.to_string(),
+                s.start_time,
+                s.end_time,
+            );
+            parts.attributes = ragtrace::store::value::attributes_from_otel(&s.attributes);
+            parts.into_record(None)
+        })
+        .collect()
+}
+
+/// OTLP/JSON lines of 100 spans each, as the SDK serializes them.
+fn json_lines(spans: Vec<SpanData>, resource: &Resource) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+    let resource = ResourceAttributesWithSchema::from(resource);
+    let mut out = Vec::new();
+    let mut spans = spans.into_iter().peekable();
+    while spans.peek().is_some() {
+        let chunk: Vec<SpanData> = spans.by_ref().take(100).collect();
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(chunk, &resource),
+        };
+        serde_json::to_writer(&mut out, &request).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
+fn store_throughput(c: &mut Criterion) {
+    let (sample, resource) = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("store");
+    group
+        .throughput(Throughput::Elements(BATCH as u64))
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(8));
+
+    let mut next = 0_u128;
+    let mut store = Store::open(dir.path().join("insert.db")).unwrap();
+    group.bench_function("insert", |b| {
+        b.iter_batched(
+            || records(copies(&sample, BATCH, &mut next)),
+            |batch| store.insert(&batch).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+
+    let mut exporter = StoreExporter::open(dir.path().join("sink.db")).unwrap();
+    exporter.set_resource(&resource);
+    group.bench_function("sink", |b| {
+        b.iter_batched(
+            || copies(&sample, BATCH, &mut next),
+            |batch| futures_executor_block_on(exporter.export(batch)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+
+    let mut store = Store::open(dir.path().join("ingest.db")).unwrap();
+    let options = IngestOptions::new();
+    let name = std::path::Path::new("bench.jsonl");
+    group.bench_function("ingest_json", |b| {
+        b.iter_batched(
+            || json_lines(copies(&sample, BATCH, &mut next), &resource),
+            |lines| {
+                let report = ingest_reader(&lines[..], name, &mut store, &options).unwrap();
+                assert_eq!(report.spans, BATCH as u64);
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+/// The store exporter finishes its work before returning its future.
+fn futures_executor_block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+criterion_group!(benches, store_throughput);
+criterion_main!(benches);
