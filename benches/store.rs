@@ -8,7 +8,13 @@
 //! The spans are the five of a real traced RAG request (root, embeddings,
 //! retrieval, prompt, chat), copied with fresh trace ids.
 //!
+//! Each is measured twice: in wall-clock time (`store/*`) and in the CPU
+//! time of the benchmark thread (`store_cpu/*`, in elements per CPU-second:
+//! what one core does, whatever else the shared machine runs).
+//!
 //! Run: `cargo bench --bench store --all-features`
+
+mod cpu_time;
 
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)]
@@ -17,6 +23,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cpu_time::ThreadCpu;
+use criterion::measurement::Measurement;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::trace::{SpanContext, TraceFlags, TraceId, TraceState, TracerProvider as _};
 use opentelemetry_sdk::Resource;
@@ -50,8 +58,14 @@ fn sample() -> (Vec<SpanData>, Resource) {
         .with_span_processor(SimpleSpanProcessor::new(keep.clone()))
         .with_resource(resource.clone())
         .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("ragtrace")));
+    let subscriber = tracing_subscriber::registry().with(
+        // As ragtrace's own layer is set up.
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("ragtrace"))
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -123,10 +137,10 @@ fn json_lines(spans: Vec<SpanData>, resource: &Resource) -> Vec<u8> {
     out
 }
 
-fn store_throughput(c: &mut Criterion) {
+fn store_throughput<M: Measurement>(c: &mut Criterion<M>, name: &str) {
     let (sample, resource) = sample();
     let dir = tempfile::tempdir().unwrap();
-    let mut group = c.benchmark_group("store");
+    let mut group = c.benchmark_group(name);
     group
         .throughput(Throughput::Elements(BATCH as u64))
         .sample_size(30)
@@ -177,5 +191,18 @@ fn futures_executor_block_on<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-criterion_group!(benches, store_throughput);
-criterion_main!(benches);
+fn store_wall(c: &mut Criterion) {
+    store_throughput(c, "store");
+}
+
+fn store_cpu(c: &mut Criterion<ThreadCpu>) {
+    store_throughput(c, "store_cpu");
+}
+
+criterion_group!(wall, store_wall);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = store_cpu
+}
+criterion_main!(wall, cpu);

@@ -335,3 +335,32 @@ fn the_environment_chooses_the_sinks() {
     let error = sinks(vec![("RUST_LOG", "info,[".into())]).unwrap_err();
     assert!(error.to_string().contains("log filter"), "{error}");
 }
+
+#[test]
+fn the_layer_joins_a_subscriber_the_application_built() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ragtrace.db");
+    let (layer, telemetry) = Telemetry::builder()
+        .ignore_env()
+        .store(&path)
+        .layer()
+        .unwrap();
+    // The application's own subscriber: a registry with its own log layer.
+    let logs = Buffer::default();
+    let for_logs = logs.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(layer)
+        .with(tracing_subscriber::fmt::layer().with_writer(move || for_logs.clone()));
+    let scoped = Scoped::new(tracing::Dispatch::new(subscriber));
+    let rag = Rag::priced();
+    scoped.block_on(async {
+        tracing::info!("handling a request");
+        rag.request("u-1", "q").await.unwrap();
+    });
+    drop(scoped);
+    telemetry.shutdown().unwrap();
+    assert_eq!(Store::open_read_only(&path).unwrap().count().unwrap(), 5);
+    assert!(logs.text().contains("handling a request"));
+}

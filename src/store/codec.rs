@@ -40,23 +40,6 @@ fn count(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// The columns of one row, in the order of [`INSERT_SPAN`].
-pub(crate) struct Encoded<'a> {
-    pub(crate) record: &'a SpanRecord,
-    pub(crate) trace_id: String,
-    pub(crate) span_id: String,
-    pub(crate) parent_span_id: Option<String>,
-    pub(crate) start_ns: i64,
-    pub(crate) duration_ns: i64,
-    pub(crate) tokens: [Option<i64>; 5],
-    pub(crate) usage_estimated: Option<bool>,
-    pub(crate) cost_picousd: Option<i64>,
-    pub(crate) scores: Option<String>,
-    pub(crate) attributes: String,
-    pub(crate) events: Option<String>,
-    pub(crate) links: Option<String>,
-}
-
 /// The insert statement; `?33` is the resource id.
 pub(crate) const INSERT_SPAN: &str = "INSERT OR REPLACE INTO spans (
     trace_id, span_id, parent_span_id, name, kind, start_ns, duration_ns, status,
@@ -70,9 +53,44 @@ pub(crate) const INSERT_SPAN: &str = "INSERT OR REPLACE INTO spans (
     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35
 )";
 
-impl<'a> Encoded<'a> {
-    pub(crate) fn new(record: &'a SpanRecord) -> Encoded<'a> {
-        let tokens = match &record.usage {
+/// Lower-case hex of `bytes` into `out` (which is twice as long).
+fn hex_into<'b>(bytes: &[u8], out: &'b mut [u8]) -> &'b str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes records as rows. It keeps its buffers between rows: a span's
+/// attributes are kilobytes of JSON, and growing a fresh string for each
+/// one cost more than SQLite's own work.
+#[derive(Debug, Default)]
+pub(crate) struct Encoder {
+    attributes: Vec<u8>,
+}
+
+impl Encoder {
+    /// Binds every column of `record` and runs the insert; `resource_id`
+    /// is the row id of its resource.
+    pub(crate) fn insert(
+        &mut self,
+        statement: &mut rusqlite::CachedStatement<'_>,
+        record: &SpanRecord,
+        resource_id: Option<i64>,
+    ) -> rusqlite::Result<usize> {
+        let r = record;
+        let mut trace_buf = [0_u8; 32];
+        let mut span_buf = [0_u8; 16];
+        let mut parent_buf = [0_u8; 16];
+        let trace_id = hex_into(&r.trace_id.to_bytes(), &mut trace_buf);
+        let span_id = hex_into(&r.span_id.to_bytes(), &mut span_buf);
+        let parent_span_id = r
+            .parent_span_id
+            .map(|id| hex_into(&id.to_bytes(), &mut parent_buf));
+        let tokens = match &r.usage {
             Some(u) => [
                 Some(count(u.input_tokens)),
                 Some(count(u.output_tokens)),
@@ -82,40 +100,25 @@ impl<'a> Encoded<'a> {
             ],
             None => [None; 5],
         };
-        Encoded {
-            record,
-            trace_id: record.trace_id.to_string(),
-            span_id: record.span_id.to_string(),
-            parent_span_id: record.parent_span_id.map(|id| id.to_string()),
-            start_ns: to_nanos(record.start),
-            duration_ns: duration_nanos(record.duration),
-            tokens,
-            usage_estimated: record.usage.map(|u| u.estimated),
-            cost_picousd: record.cost.map(Usd::picos_i64),
-            scores: record.scores.as_ref().map(|scores| {
-                Value::Array(scores.iter().map(|s| double(*s)).collect()).to_string()
-            }),
-            attributes: serde_json::to_string(&record.attributes).unwrap_or_default(),
-            events: (!record.events.is_empty()).then(|| events_json(&record.events)),
-            links: (!record.links.is_empty()).then(|| links_json(&record.links)),
-        }
-    }
-
-    /// Binds every column; `resource_id` is the row id of the resource.
-    pub(crate) fn execute(
-        &self,
-        statement: &mut rusqlite::CachedStatement<'_>,
-        resource_id: Option<i64>,
-    ) -> rusqlite::Result<usize> {
-        let r = self.record;
+        self.attributes.clear();
+        serde_json::to_writer(&mut self.attributes, &r.attributes)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let attributes = std::str::from_utf8(&self.attributes)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let scores = r
+            .scores
+            .as_ref()
+            .map(|scores| Value::Array(scores.iter().map(|s| double(*s)).collect()).to_string());
+        let events = (!r.events.is_empty()).then(|| events_json(&r.events));
+        let links = (!r.links.is_empty()).then(|| links_json(&r.links));
         statement.execute(rusqlite::params![
-            self.trace_id,
-            self.span_id,
-            self.parent_span_id,
+            trace_id,
+            span_id,
+            parent_span_id,
             r.name,
             r.kind.as_str(),
-            self.start_ns,
-            self.duration_ns,
+            to_nanos(r.start),
+            duration_nanos(r.duration),
             r.status.as_str(),
             r.status_message,
             r.service,
@@ -124,23 +127,23 @@ impl<'a> Encoded<'a> {
             r.operation,
             r.model,
             r.provider,
-            self.tokens[0],
-            self.tokens[1],
-            self.tokens[2],
-            self.tokens[3],
-            self.tokens[4],
-            self.usage_estimated,
-            self.cost_picousd,
+            tokens[0],
+            tokens[1],
+            tokens[2],
+            tokens[3],
+            tokens[4],
+            r.usage.map(|u| u.estimated),
+            r.cost.map(Usd::picos_i64),
             r.cost_status.map(|s| s.as_str()),
             r.cost_source.map(|s| s.as_str()),
             r.top_score.filter(|s| s.is_finite()),
-            self.scores,
+            scores,
             r.user_id,
             r.session_id,
             r.error_type,
-            self.attributes,
-            self.events,
-            self.links,
+            attributes,
+            events,
+            links,
             resource_id,
             i64::from(r.dropped_attributes),
             i64::from(r.dropped_events),
@@ -434,6 +437,16 @@ fn parse_links(text: &str) -> Result<Vec<SpanLink>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_lower_case_hex_as_opentelemetry_prints_them() {
+        let id = TraceId::from(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128);
+        let mut buf = [0_u8; 32];
+        assert_eq!(hex_into(&id.to_bytes(), &mut buf), id.to_string());
+        let span = SpanId::from(0xb7ad_6b71_6920_3331_u64);
+        let mut buf = [0_u8; 16];
+        assert_eq!(hex_into(&span.to_bytes(), &mut buf), span.to_string());
+    }
 
     #[test]
     fn nanos_round_trip_on_both_sides_of_the_epoch() {

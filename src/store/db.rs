@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::codec::{Encoded, INSERT_SPAN};
+use super::codec::{Encoder, INSERT_SPAN};
 use super::error::StoreError;
 use super::record::SpanRecord;
 use super::schema::{self, SCHEMA_VERSION, SchemaProblem};
@@ -42,6 +42,7 @@ pub struct Store {
     pub(crate) path: PathBuf,
     /// Resource JSON to its row id, so each resource is written once.
     resources: HashMap<String, i64>,
+    encoder: Encoder,
 }
 
 impl Store {
@@ -119,6 +120,7 @@ impl Store {
             conn,
             path,
             resources: HashMap::new(),
+            encoder: Encoder::default(),
         })
     }
 
@@ -170,8 +172,9 @@ impl Store {
                         id
                     }
                 };
-                written += Encoded::new(record)
-                    .execute(&mut insert, resource_id)
+                written += self
+                    .encoder
+                    .insert(&mut insert, record, resource_id)
                     .map_err(sqlite)?;
             }
         }

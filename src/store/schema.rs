@@ -24,6 +24,11 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// - `cost_picousd` is exact (1e-12 USD); NULL means unknown, never zero.
 /// - `attributes`, `events`, `links`, `scores` are JSON (see
 ///   [`value`](super::value) for how types are kept).
+/// - `resource_id` is a row of `resources` (not declared as a foreign key:
+///   the writer keeps it right, and an enforced key cost a lookup per row).
+/// - Indexes: identity (unique), start time, and roots by start time. Rows
+///   are appended in time order, so a time range filtered by step reads
+///   neighbouring pages; a (step, start) index cost a fifth of the write rate.
 const V1: &str = "
 CREATE TABLE resources (
     id          INTEGER PRIMARY KEY,
@@ -63,14 +68,13 @@ CREATE TABLE spans (
     attributes          TEXT NOT NULL,
     events              TEXT,
     links               TEXT,
-    resource_id         INTEGER REFERENCES resources (id),
+    resource_id         INTEGER,
     dropped_attributes  INTEGER NOT NULL DEFAULT 0,
     dropped_events      INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id);
 CREATE INDEX spans_start ON spans (start_ns);
-CREATE INDEX spans_step_start ON spans (step, start_ns);
 CREATE INDEX spans_roots ON spans (start_ns) WHERE parent_span_id IS NULL;
 ";
 

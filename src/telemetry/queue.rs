@@ -348,6 +348,9 @@ impl SpanProcessor for QueueProcessor {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        if self.shared.lock().closed {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
         let result = self.request(Control::Shutdown, timeout);
         let mut state = self.shared.lock();
         state.closed = true;
@@ -570,4 +573,142 @@ pub(crate) fn loss_attributes(sink: &'static str, reason: &'static str) -> [KeyV
         KeyValue::new("ragtrace.sink", sink),
         KeyValue::new("reason", reason),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::sync::atomic::AtomicBool;
+    use std::time::SystemTime;
+
+    fn span() -> SpanData {
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
+
+    /// An exporter that blocks while `gate` is closed and fails while `fail` is set.
+    #[derive(Debug, Clone, Default)]
+    struct Gated {
+        open: Arc<(Mutex<bool>, Condvar)>,
+        fail: Arc<AtomicBool>,
+        seen: Arc<AtomicU64>,
+    }
+
+    impl Gated {
+        fn open(&self) {
+            *self.open.0.lock().unwrap() = true;
+            self.open.1.notify_all();
+        }
+    }
+
+    impl SpanExporter for Gated {
+        fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+            let (lock, cv) = &*self.open;
+            let mut open = lock.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            self.seen.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            let result = if self.fail.load(Ordering::Relaxed) {
+                Err(OTelSdkError::InternalFailure("backend down".into()))
+            } else {
+                Ok(())
+            };
+            std::future::ready(result)
+        }
+    }
+
+    fn config() -> QueueConfig {
+        QueueConfig::new()
+            .capacity(100)
+            .batch_size(10)
+            .flush_interval(Duration::from_millis(10))
+    }
+
+    #[test]
+    fn a_stuck_exporter_fills_the_queue_and_the_rest_is_dropped_and_counted() {
+        let exporter = Gated::default();
+        let processor = QueueProcessor::new("test", exporter.clone(), config());
+        for _ in 0..1000 {
+            processor.on_end(span());
+        }
+        let stats = processor.stats();
+        assert!(stats.max_queued <= 100, "{stats:?}");
+        // At most one batch left the queue (and is stuck in the exporter).
+        assert!(stats.dropped >= 890 && stats.dropped <= 900, "{stats:?}");
+        assert_eq!(stats.exported, 0);
+        exporter.open();
+        processor.force_flush().unwrap();
+        let stats = processor.stats();
+        assert_eq!(stats.exported + stats.dropped, 1000, "{stats:?}");
+        assert_eq!(stats.queued, 0);
+        processor.shutdown().unwrap();
+        processor.on_end(span());
+        assert_eq!(
+            processor.stats().dropped,
+            stats.dropped + 1,
+            "after shutdown: dropped"
+        );
+    }
+
+    #[test]
+    fn failed_exports_are_counted_and_later_batches_recover() {
+        let exporter = Gated::default();
+        exporter.open();
+        exporter.fail.store(true, Ordering::Relaxed);
+        let processor = QueueProcessor::new("test", exporter.clone(), config());
+        for _ in 0..25 {
+            processor.on_end(span());
+        }
+        assert!(processor.force_flush().is_err());
+        let stats = processor.stats();
+        assert_eq!((stats.failed, stats.exported), (25, 0), "{stats:?}");
+        assert_eq!(stats.export_errors, 3);
+        exporter.fail.store(false, Ordering::Relaxed);
+        for _ in 0..25 {
+            processor.on_end(span());
+        }
+        processor.force_flush().unwrap();
+        let stats = processor.stats();
+        assert_eq!((stats.failed, stats.exported, stats.lost()), (25, 25, 25));
+    }
+
+    #[test]
+    fn shutting_down_with_a_stuck_exporter_times_out_and_counts_what_is_left() {
+        let exporter = Gated::default();
+        let processor = QueueProcessor::new("test", exporter.clone(), config());
+        for _ in 0..50 {
+            processor.on_end(span());
+        }
+        let result = processor.shutdown_with_timeout(Duration::from_millis(100));
+        assert!(
+            matches!(result, Err(OTelSdkError::Timeout(_))),
+            "{result:?}"
+        );
+        let stats = processor.stats();
+        // One batch is in the exporter's hands; the rest were abandoned.
+        assert_eq!(stats.dropped + stats.queued, 50, "{stats:?}");
+        assert!(stats.dropped >= 40, "{stats:?}");
+        exporter.open();
+        assert!(matches!(
+            processor.shutdown(),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+    }
 }
