@@ -47,12 +47,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Ready-made steps live in [`integrations`]: an exact in-memory retriever,
+//! and, behind cargo features, `async-openai` chat and embeddings (`openai`)
+//! and `qdrant-client` search (`qdrant`).
+//!
 //! Data flows one way: the wrappers in [`instrument`] measure, [`pricing`]
 //! prices, and nothing downstream reaches back.
 #![warn(missing_docs)]
 
 pub mod instrument;
+pub mod integrations;
 pub mod pricing;
+pub mod prompt;
 pub mod steps;
 pub mod store;
 #[cfg(feature = "telemetry")]
@@ -60,3 +66,8 @@ pub mod telemetry;
 pub mod tokens;
 
 pub use instrument::{Request, request};
+pub use integrations::MemoryRetriever;
+#[cfg(feature = "openai")]
+pub use integrations::openai::{OpenAiChat, OpenAiEmbedder};
+#[cfg(feature = "qdrant")]
+pub use integrations::qdrant::QdrantRetriever;

@@ -261,12 +261,17 @@ fn a_collector_file_from_other_producers_is_understood() {
     );
 }
 
+/// A span from after gpt-4o-mini's first price (2024-11-14), without cost.
+const LATER_SPAN: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"py-rag"}}]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60d","spanId":"eee19b7ec3c1b180","name":"chat later","kind":3,"startTimeUnixNano":"1731542400000000000","endTimeUnixNano":"1731542401000000000","attributes":[{"key":"openinference.span.kind","value":{"stringValue":"LLM"}},{"key":"llm.model_name","value":{"stringValue":"gpt-4o-mini-2024-07-18"}},{"key":"llm.token_count.prompt","value":{"intValue":"2000"}},{"key":"llm.token_count.completion","value":{"intValue":"150"}},{"key":"llm.token_count.prompt_details.cache_read","value":{"intValue":"1024"}}]}]}]}]}"#;
+
 #[test]
-fn the_cli_reports_bad_lines_and_keeps_the_good_ones() {
+fn the_cli_prices_with_the_built_in_table_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("collector.jsonl");
     let mut f = std::fs::File::create(&file).unwrap();
     f.write_all(COLLECTOR_FILE.as_bytes()).unwrap();
+    f.write_all(LATER_SPAN.as_bytes()).unwrap();
+    f.write_all(b"\n").unwrap();
     drop(f);
     let db = dir.path().join("cli.db");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ragtrace"))
@@ -275,13 +280,14 @@ fn the_cli_reports_bad_lines_and_keeps_the_good_ones() {
         .arg("--db")
         .arg(&db)
         .env_remove("RAGTRACE_DB")
+        .env_remove("RAGTRACE_PRICING_DIR")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("collector.jsonl: 6 spans from 6 lines"),
+        stdout.contains("collector.jsonl: 7 spans from 7 lines"),
         "{stdout}"
     );
     assert!(
@@ -296,7 +302,23 @@ fn the_cli_reports_bad_lines_and_keeps_the_good_ones() {
         stderr.contains("skipped 4 malformed lines or spans"),
         "{stderr}"
     );
-    assert_eq!(Store::open_read_only(&db).unwrap().count().unwrap(), 6);
+
+    let store = Store::open_read_only(&db).unwrap();
+    assert_eq!(store.count().unwrap(), 7);
+    let rows: HashMap<String, SpanRecord> = store
+        .spans(&SpanQuery::new())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    // Priced at its own time from the built-in table...
+    let later = &rows["chat later"];
+    assert_eq!(later.cost, Some("0.0003132".parse().unwrap()));
+    assert_eq!(later.cost_source, Some(CostSource::Pricer));
+    // ...which has no gpt-4o-mini price before 2024-07-18: unknown, not free.
+    let early = &rows["ChatOpenAI"];
+    assert_eq!(early.cost, None);
+    assert_eq!(early.cost_status, Some(CostStatus::Unpriced));
 
     // A file that is not there is an error naming it; nothing else breaks.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ragtrace"))

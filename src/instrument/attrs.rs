@@ -180,19 +180,13 @@ impl Attrs {
             serde_json::Value::Object(details).to_string(),
         );
         if let Some(key) = &cost.model_key {
-            self.str(
-                keys::RAGTRACE_COST_MODEL_KEY,
-                StringValue::from(key.clone()),
-            );
+            self.str(keys::RAGTRACE_COST_MODEL_KEY, key.to_otel());
         }
         if let Some(version) = &cost.price_version {
-            self.str(
-                keys::RAGTRACE_COST_PRICE_VERSION,
-                StringValue::from(version.clone()),
-            );
+            self.str(keys::RAGTRACE_COST_PRICE_VERSION, version.to_otel());
         }
         if let Some(tier) = &cost.tier {
-            self.str(keys::RAGTRACE_COST_TIER, StringValue::from(tier.clone()));
+            self.str(keys::RAGTRACE_COST_TIER, tier.to_otel());
         }
     }
 

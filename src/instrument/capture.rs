@@ -104,6 +104,20 @@ impl std::fmt::Debug for Capture {
     }
 }
 
+/// Error descriptions are kept to this size on the span status.
+const ERROR_DESCRIPTION_MAX_BYTES: usize = 2 * 1024;
+
+static ERROR_DESCRIPTIONS: LazyLock<Capture> =
+    LazyLock::new(|| Capture::on().max_bytes(ERROR_DESCRIPTION_MAX_BYTES));
+
+/// An error's message as the span status records it, whatever the capture
+/// settings: through the built-in redactor, because providers and proxies
+/// echo request details (keys, headers, e-mail addresses) in error bodies,
+/// and cut, because some errors carry whole response bodies.
+pub(crate) fn error_description(message: &str) -> String {
+    ERROR_DESCRIPTIONS.apply(message)
+}
+
 /// The largest index `<= max` that is a character boundary of `text`.
 fn floor_char_boundary(text: &str, max: usize) -> usize {
     if max >= text.len() {
@@ -253,6 +267,17 @@ mod tests {
             r.redact("card 1234-5678, mail a@b.io"),
             "card [REDACTED], mail a@b.io"
         );
+    }
+
+    #[test]
+    fn error_descriptions_are_redacted_and_cut_even_with_capture_off() {
+        let message = "401 invalid key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX for a@b.io";
+        assert_eq!(
+            error_description(message),
+            "401 invalid key [REDACTED] for [REDACTED]"
+        );
+        let long = "x".repeat(10_000);
+        assert!(error_description(&long).len() < 2 * 1024 + 32);
     }
 
     #[test]

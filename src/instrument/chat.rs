@@ -4,15 +4,13 @@
 use std::borrow::Cow;
 use std::future::Future;
 
-use opentelemetry::StringValue;
-use tracing::Instrument;
-
 use super::attrs::Attrs;
 use super::options::Options;
 use super::stream::{StreamPricing, TracedStream};
-use super::traced::{SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{keys, shared};
 use crate::steps::{ChatModel, ChatRequest, Completion, Message, StepInfo, StepKind, Usage};
+use opentelemetry::StringValue;
 
 impl<T: ChatModel> ChatModel for Traced<T> {
     type Error = T::Error;
@@ -24,11 +22,16 @@ impl<T: ChatModel> ChatModel for Traced<T> {
     ) -> impl Future<Output = Result<Completion, T::Error>> + Send {
         let info = self.inner.describe();
         let span = chat_span(&info);
-        let options = self.options();
-        let scope = StepScope::start(StepKind::Chat, span.clone(), options);
-        let call = self.inner.chat(request).instrument(span);
+        let scope = StepScope::start(StepKind::Chat, span, self.options());
+        let call = self.inner.chat(request);
         async move {
-            let result = call.await;
+            let result = InSpan::new(&scope.span, call).await;
+            if !scope.observed() {
+                scope.unobserved();
+                return result;
+            }
+            let info = self.inner.describe();
+            let options = self.options();
             match &result {
                 Ok(completion) => {
                     let model = completion.model.as_deref().or(info.model);
@@ -83,11 +86,13 @@ impl<T: ChatModel> ChatModel for Traced<T> {
     ) -> impl Future<Output = Result<Self::Stream, T::Error>> + Send {
         let info = self.inner.describe();
         let span = chat_span(&info);
-        let options = self.options();
-        let scope = StepScope::start(StepKind::Chat, span.clone(), options);
-        let call = self.inner.chat_stream(request).instrument(span);
+        let scope = StepScope::start(StepKind::Chat, span, self.options());
+        let call = self.inner.chat_stream(request);
         async move {
-            match call.await {
+            let opened = InSpan::new(&scope.span, call).await;
+            let info = self.inner.describe();
+            let options = self.options();
+            match opened {
                 Ok(stream) => {
                     // The stream outlives this call, so it owns what it needs at the end.
                     let mut pending = scope.recording().then(|| Attrs::with_capacity(48));
@@ -157,16 +162,17 @@ pub(crate) fn request_attrs(
     a.str(keys::LANGFUSE_OBSERVATION_TYPE, "generation");
     a.opt_str(keys::LLM_PROVIDER, info.provider);
     a.bool(keys::GEN_AI_REQUEST_STREAM, stream);
-    if let Some(t) = request.temperature {
+    // What the request sets, else the model's own default: what was sent.
+    if let Some(t) = request.temperature.or(info.temperature) {
         a.float(keys::GEN_AI_REQUEST_TEMPERATURE, t);
     }
-    if let Some(m) = request.max_tokens {
+    if let Some(m) = request.max_tokens.or(info.max_tokens) {
         a.int(keys::GEN_AI_REQUEST_MAX_TOKENS, u64::from(m));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = request.top_p.or(info.top_p) {
         a.float(keys::GEN_AI_REQUEST_TOP_P, p);
     }
-    if let Some(seed) = request.seed {
+    if let Some(seed) = request.seed.or(info.seed) {
         a.signed(keys::GEN_AI_REQUEST_SEED, seed);
     }
     if !request.stop.is_empty() {

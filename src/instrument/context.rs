@@ -28,13 +28,20 @@ thread_local! {
 /// Marks a root span in the registry as the root of a request.
 pub(crate) struct RequestMarker(pub(crate) Arc<Ledger>);
 
-/// The ledger of the request the caller is in, if any.
-pub(crate) fn current_ledger() -> Option<Arc<Ledger>> {
+/// The ledger of the request the caller is in, if any. The span tree is
+/// searched only when `walk_spans` (the caller's own span is recorded: a
+/// disabled step span means no subscriber records ragtrace spans, so no root
+/// span carries a marker either).
+pub(crate) fn current_ledger(walk_spans: bool) -> Option<Arc<Ledger>> {
     let local = CURRENT
         .try_with(|current| current.borrow().clone())
         .ok()
         .flatten();
-    local.or_else(ledger_from_span_tree)
+    match local {
+        Some(ledger) => Some(ledger),
+        None if walk_spans => ledger_from_span_tree(),
+        None => None,
+    }
 }
 
 /// Walks from the current span to the root looking for a request marker.
@@ -136,7 +143,7 @@ impl<F: Future> Future for InRequest<F> {
 pub trait RequestFutureExt: Future + Sized {
     /// Binds this future to the current request and the current span.
     fn in_current_request(self) -> InRequest<Self> {
-        InRequest::new(self, Span::current(), current_ledger())
+        InRequest::new(self, Span::current(), current_ledger(true))
     }
 }
 

@@ -2,9 +2,7 @@
 
 use std::future::Future;
 
-use tracing::Instrument;
-
-use super::traced::{SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{attrs::Attrs, keys, options::Options, shared};
 use crate::steps::{Embedder, Embeddings, StepKind, Usage};
 
@@ -21,11 +19,16 @@ impl<T: Embedder> Embedder for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "embeddings",
             { keys::GEN_AI_REQUEST_MODEL } = info.model,
         );
-        let options = self.options();
-        let scope = StepScope::start(StepKind::Embeddings, span.clone(), options);
-        let call = self.inner.embed(inputs).instrument(span);
+        let scope = StepScope::start(StepKind::Embeddings, span, self.options());
+        let call = self.inner.embed(inputs);
         async move {
-            let result = call.await;
+            let result = InSpan::new(&scope.span, call).await;
+            if !scope.observed() {
+                scope.unobserved();
+                return result;
+            }
+            let info = self.inner.describe();
+            let options = self.options();
             let common = |a: &mut Attrs| {
                 shared::describe(a, &info);
                 a.str(

@@ -1,7 +1,7 @@
 //! The request ledger: exact totals that child steps add to, readable in code.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::pricing::{Cost, CostStatus, Usd};
 use crate::steps::{StepKind, Usage};
@@ -79,12 +79,33 @@ pub(crate) enum Outcome {
 }
 
 /// The running totals of one request. Steps add to it as they end.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Ledger {
     totals: Mutex<Summary>,
+    /// The wall clock and the monotonic clock read together once, so steps
+    /// get their wall-clock start from one monotonic reading.
+    anchor: (SystemTime, Instant),
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger {
+            totals: Mutex::default(),
+            anchor: (SystemTime::now(), Instant::now()),
+        }
+    }
 }
 
 impl Ledger {
+    /// The wall-clock time of a monotonic reading taken during the request.
+    pub(crate) fn wall_clock_at(&self, at: Instant) -> SystemTime {
+        let (wall, mono) = self.anchor;
+        match at.checked_duration_since(mono) {
+            Some(later) => wall + later,
+            None => wall.checked_sub(mono - at).unwrap_or(wall),
+        }
+    }
+
     pub(crate) fn record(
         &self,
         kind: StepKind,

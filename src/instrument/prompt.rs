@@ -2,10 +2,8 @@
 
 use std::future::Future;
 
-use tracing::Instrument;
-
 use super::attrs::Attrs;
-use super::traced::{SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{keys, shared};
 use crate::steps::{Hit, Prompt, PromptBuilder, StepKind};
 
@@ -25,11 +23,16 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
             { keys::OTEL_KIND } = "internal",
             { keys::GEN_AI_PROMPT_NAME } = info.template,
         );
-        let options = self.options();
-        let scope = StepScope::start(StepKind::Prompt, span.clone(), options);
-        let call = self.inner.build(question, hits).instrument(span);
+        let scope = StepScope::start(StepKind::Prompt, span, self.options());
+        let call = self.inner.build(question, hits);
         async move {
-            let result = call.await;
+            let result = InSpan::new(&scope.span, call).await;
+            if !scope.observed() {
+                scope.unobserved();
+                return result;
+            }
+            let info = self.inner.describe();
+            let options = self.options();
             let common = |a: &mut Attrs| {
                 a.str(
                     keys::OPENINFERENCE_SPAN_KIND,

@@ -3,11 +3,9 @@
 
 use std::future::Future;
 
-use tracing::Instrument;
-
 use super::attrs::Attrs;
 use super::options::Options;
-use super::traced::{SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{keys, shared};
 use crate::steps::{Hit, Hits, Query, Retriever, StepKind};
 
@@ -24,13 +22,18 @@ impl<T: Retriever> Retriever for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "retrieval",
             { keys::GEN_AI_DATA_SOURCE_ID } = info.data_source,
         );
-        let options = self.options();
-        let scope = StepScope::start(StepKind::Retrieval, span.clone(), options);
-        let top_k = query.top_k.or(info.top_k);
-        let query_text = query.text;
-        let call = self.inner.retrieve(query).instrument(span);
+        let scope = StepScope::start(StepKind::Retrieval, span, self.options());
+        let call = self.inner.retrieve(query);
         async move {
-            let result = call.await;
+            let result = InSpan::new(&scope.span, call).await;
+            if !scope.observed() {
+                scope.unobserved();
+                return result;
+            }
+            let info = self.inner.describe();
+            let options = self.options();
+            let top_k = query.top_k.or(info.top_k);
+            let query_text = query.text;
             let common = |a: &mut Attrs| {
                 shared::describe(a, &info);
                 a.str(

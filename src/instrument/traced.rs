@@ -8,6 +8,7 @@ use opentelemetry::trace::Status;
 use tracing::Span;
 
 use super::attrs::{Attrs, recording_context};
+use super::capture::error_description;
 use super::context::current_ledger;
 use super::keys;
 use super::ledger::{Ledger, Outcome};
@@ -101,49 +102,98 @@ impl std::fmt::Display for SpanName<'_> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// Polls `inner` inside `span`, borrowing the span the scope owns (one
+    /// handle per call instead of two).
+    pub(crate) struct InSpan<'s, F> {
+        span: &'s Span,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<'s, F> InSpan<'s, F> {
+    pub(crate) fn new(span: &'s Span, inner: F) -> Self {
+        InSpan { span, inner }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for InSpan<'_, F> {
+    type Output = F::Output;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        this.inner.poll(cx)
+    }
+}
+
 /// One wrapped call: its span, its clock, and the request it adds to.
 ///
 /// Finishing records the outcome once; dropping an unfinished scope records
 /// a cancelled call (the caller dropped the future or stream).
+///
+/// Kept small: it lives inside every traced future, which is moved on each
+/// `.await`.
 pub(crate) struct StepScope {
     kind: StepKind,
+    finished: bool,
     pub(crate) span: Span,
     pub(crate) options: Arc<Options>,
     ledger: Option<Arc<Ledger>>,
-    /// Set when an OpenTelemetry layer records the span.
-    otel: Option<opentelemetry::Context>,
     started: Option<Instant>,
-    started_at: Option<SystemTime>,
-    finished: bool,
 }
 
 impl StepScope {
     pub(crate) fn start(kind: StepKind, span: Span, options: &Arc<Options>) -> StepScope {
-        let ledger = current_ledger();
-        let otel = recording_context(&span);
-        // Clocks are read only when something will use them.
-        let timed = ledger.is_some() || otel.is_some();
-        let started = timed.then(Instant::now);
-        let started_at = (options.pricer.is_some()).then(SystemTime::now);
+        let enabled = !span.is_disabled();
+        let ledger = current_ledger(enabled);
+        // The clock is read only when something will use the duration.
+        let started = (enabled || ledger.is_some()).then(Instant::now);
         StepScope {
             kind,
+            finished: false,
             span,
             options: Arc::clone(options),
             ledger,
-            otel,
             started,
-            started_at,
-            finished: false,
         }
     }
 
-    /// `true` when attributes will be exported, so worth building.
+    /// `true` when anyone will read what this call measured (a request
+    /// ledger or a subscriber). When not, the call's outcome needs no usage,
+    /// pricing or attributes at all.
+    pub(crate) fn observed(&self) -> bool {
+        self.started.is_some()
+    }
+
+    /// `true` when an OpenTelemetry layer records the span, so attributes
+    /// are worth building.
     pub(crate) fn recording(&self) -> bool {
-        self.otel.is_some()
+        recording_context(&self.span).is_some()
+    }
+
+    /// Ends a call nobody observes.
+    pub(crate) fn unobserved(mut self) {
+        self.finished = true;
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
         self.started.map(|s| s.elapsed()).unwrap_or_default()
+    }
+
+    /// When the call started, on the wall clock (for pricing): derived from
+    /// the request's anchor when there is one, so no second clock is read.
+    fn started_at(&self) -> SystemTime {
+        match (&self.ledger, self.started) {
+            (Some(ledger), Some(started)) => ledger.wall_clock_at(started),
+            (None, Some(started)) => SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+            _ => SystemTime::now(),
+        }
     }
 
     /// Prices `usage` of `model` with the configured pricer.
@@ -157,8 +207,7 @@ impl StepScope {
         let (Some(pricer), Some(model)) = (&self.options.pricer, model) else {
             return Cost::unpriced();
         };
-        let at = self.started_at.unwrap_or_else(SystemTime::now);
-        let mut request = PriceRequest::new(model, self.kind, usage, at);
+        let mut request = PriceRequest::new(model, self.kind, usage, self.started_at());
         request.provider = provider;
         request.service_tier = service_tier;
         pricer.price(&request)
@@ -183,10 +232,6 @@ impl StepScope {
         cost: Option<&Cost>,
         attrs: impl FnOnce(&mut Attrs),
     ) {
-        let status = self
-            .otel
-            .is_some()
-            .then(|| Status::error(error.to_string()));
         self.finish(
             Outcome::Failed,
             usage,
@@ -195,7 +240,7 @@ impl StepScope {
                 a.str(keys::ERROR_TYPE, error_type.into_owned());
                 attrs(a);
             },
-            status,
+            Some(error),
         );
     }
 
@@ -224,21 +269,23 @@ impl StepScope {
         usage: Option<&Usage>,
         cost: Option<&Cost>,
         attrs: impl FnOnce(&mut Attrs),
-        status: Option<Status>,
+        error: Option<&dyn std::fmt::Display>,
     ) {
-        if self.finished {
+        if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        self.finished = true;
         let duration = self.elapsed();
         if let Some(ledger) = &self.ledger {
             ledger.record(self.kind, outcome, duration, usage, cost);
         }
-        if let Some(cx) = &self.otel {
+        if let Some(cx) = recording_context(&self.span) {
             let mut a = Attrs::with_capacity(48);
             a.str(keys::RAGTRACE_STEP, self.kind.as_str());
             attrs(&mut a);
-            a.emit(cx, status);
+            a.emit(
+                &cx,
+                error.map(|e| Status::error(error_description(&e.to_string()))),
+            );
         }
     }
 }

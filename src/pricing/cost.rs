@@ -1,9 +1,8 @@
 //! The cost hook: [`Pricer`], what it is asked ([`PriceRequest`]) and what it answers ([`Cost`]).
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::Usd;
+use super::{Label, Usd};
 use crate::steps::{StepKind, Usage};
 
 /// Prices a model call. The wrappers call it once per priced span; the
@@ -136,11 +135,11 @@ pub struct Cost {
     /// Per-request or per-query charges (rerank, search units).
     pub per_request: Usd,
     /// The price entry matched (`ragtrace.cost.model_key`).
-    pub model_key: Option<Arc<str>>,
+    pub model_key: Option<Label>,
     /// The effective date of the price version used (`ragtrace.cost.price_version`).
-    pub price_version: Option<Arc<str>>,
+    pub price_version: Option<Label>,
     /// The pricing tier applied, e.g. `standard`, `batch`, `above_200k` (`ragtrace.cost.tier`).
-    pub tier: Option<Arc<str>>,
+    pub tier: Option<Label>,
 }
 
 impl Cost {
@@ -190,9 +189,9 @@ impl Cost {
     /// Records where the price came from.
     pub fn with_provenance(
         mut self,
-        model_key: impl Into<Arc<str>>,
-        price_version: impl Into<Arc<str>>,
-        tier: impl Into<Arc<str>>,
+        model_key: impl Into<Label>,
+        price_version: impl Into<Label>,
+        tier: impl Into<Label>,
     ) -> Self {
         self.model_key = Some(model_key.into());
         self.price_version = Some(price_version.into());

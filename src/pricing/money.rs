@@ -51,6 +51,18 @@ impl Usd {
     /// Reads `self` as a price per million tokens and returns the cost of
     /// `tokens` tokens, rounded to the nearest picodollar (half away from zero).
     pub const fn per_million_tokens(self, tokens: u64) -> Usd {
+        // Fast path in 64 bits (no 128-bit division), taken whenever the
+        // product fits: e.g. any price up to $10 per 1M for up to 1.8M tokens.
+        if self.picos >= 0 && self.picos <= u64::MAX as i128 {
+            let price = self.picos as u64;
+            if let Some(product) = price.checked_mul(tokens)
+                && let Some(rounded) = product.checked_add(500_000)
+            {
+                return Usd {
+                    picos: (rounded / 1_000_000) as i128,
+                };
+            }
+        }
         let numerator = self.picos.saturating_mul(tokens as i128);
         let half = 500_000;
         let rounded = if numerator >= 0 {
@@ -235,6 +247,55 @@ mod tests {
         // 2.50 USD/1M * 1M tokens = 2.50 USD.
         let price: Usd = "2.50".parse().unwrap();
         assert_eq!(price.per_million_tokens(1_000_000), price);
+    }
+
+    #[test]
+    fn fast_and_wide_paths_agree() {
+        // Reference: the 128-bit formula, for prices and counts on both sides
+        // of the 64-bit boundary.
+        let wide = |picos: i128, tokens: u64| -> i128 {
+            let n = picos * tokens as i128;
+            if n >= 0 {
+                (n + 500_000) / 1_000_000
+            } else {
+                (n - 500_000) / 1_000_000
+            }
+        };
+        let prices = [
+            0,
+            1,
+            499_999,
+            500_000,
+            2_500_000_000_000,
+            75_000_000_000,
+            u64::MAX as i128,
+            -3,
+        ];
+        let counts = [
+            0,
+            1,
+            7,
+            999_999,
+            1_000_000,
+            1_844_674,
+            1_844_675,
+            u32::MAX as u64,
+            u64::MAX / 2,
+        ];
+        for picos in prices {
+            for tokens in counts {
+                if picos
+                    .checked_mul(tokens as i128)
+                    .is_some_and(|n| n < i128::MAX - 500_000)
+                {
+                    assert_eq!(
+                        Usd::from_picos(picos).per_million_tokens(tokens).picos(),
+                        wide(picos, tokens),
+                        "{picos} x {tokens}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -131,13 +131,12 @@ impl<T: Embedder> DynEmbedder for T {
     }
 }
 
-// The async blocks below keep each borrowed argument's lifetime apart; the
+// The `async fn`s below keep each borrowed argument's lifetime apart; the
 // boxed future alone would tie them into one that no bound can name.
-#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl Embedder for dyn DynEmbedder {
     type Error = DynError;
-    fn embed(&self, inputs: &[&str]) -> impl Future<Output = Result<Embeddings, DynError>> + Send {
-        async move { self.embed_dyn(inputs).await }
+    async fn embed(&self, inputs: &[&str]) -> Result<Embeddings, DynError> {
+        self.embed_dyn(inputs).await
     }
     fn describe(&self) -> StepInfo<'_> {
         self.describe_dyn()
@@ -164,11 +163,10 @@ impl<T: Retriever> DynRetriever for T {
     }
 }
 
-#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl Retriever for dyn DynRetriever {
     type Error = DynError;
-    fn retrieve(&self, query: &Query<'_>) -> impl Future<Output = Result<Hits, DynError>> + Send {
-        async move { self.retrieve_dyn(query).await }
+    async fn retrieve(&self, query: &Query<'_>) -> Result<Hits, DynError> {
+        self.retrieve_dyn(query).await
     }
     fn describe(&self) -> StepInfo<'_> {
         self.describe_dyn()
@@ -203,15 +201,10 @@ impl<T: PromptBuilder> DynPromptBuilder for T {
     }
 }
 
-#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl PromptBuilder for dyn DynPromptBuilder {
     type Error = DynError;
-    fn build(
-        &self,
-        question: &str,
-        hits: &[Hit],
-    ) -> impl Future<Output = Result<Prompt, DynError>> + Send {
-        async move { self.build_dyn(question, hits).await }
+    async fn build(&self, question: &str, hits: &[Hit]) -> Result<Prompt, DynError> {
+        self.build_dyn(question, hits).await
     }
     fn describe(&self) -> StepInfo<'_> {
         self.describe_dyn()
@@ -267,21 +260,14 @@ where
     }
 }
 
-#[allow(clippy::manual_async_fn)] // see above: `async fn` would tie the lifetimes
 impl ChatModel for dyn DynChatModel {
     type Error = DynError;
     type Stream = BoxChatStream;
-    fn chat(
-        &self,
-        request: &ChatRequest,
-    ) -> impl Future<Output = Result<Completion, DynError>> + Send {
-        async move { self.chat_dyn(request).await }
+    async fn chat(&self, request: &ChatRequest) -> Result<Completion, DynError> {
+        self.chat_dyn(request).await
     }
-    fn chat_stream(
-        &self,
-        request: &ChatRequest,
-    ) -> impl Future<Output = Result<BoxChatStream, DynError>> + Send {
-        async move { self.chat_stream_dyn(request).await }
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<BoxChatStream, DynError> {
+        self.chat_stream_dyn(request).await
     }
     fn describe(&self) -> StepInfo<'_> {
         self.describe_dyn()

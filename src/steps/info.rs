@@ -17,7 +17,7 @@ use std::borrow::Cow;
 ///     .server("api.openai.com", 443);
 /// assert_eq!(info.model, Some("gpt-4o-mini"));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepInfo<'a> {
     /// The GenAI provider (`gen_ai.provider.name`), e.g. `openai`, `anthropic`, `azure.ai.openai`.
@@ -36,6 +36,14 @@ pub struct StepInfo<'a> {
     pub db_operation: Option<&'a str>,
     /// Retrieval: how many hits are asked for when the query does not say.
     pub top_k: Option<usize>,
+    /// Chat: the temperature sent when the request does not set one.
+    pub temperature: Option<f64>,
+    /// Chat: the output token limit sent when the request does not set one.
+    pub max_tokens: Option<u32>,
+    /// Chat: the nucleus sampling mass sent when the request does not set one.
+    pub top_p: Option<f64>,
+    /// Chat: the sampling seed sent when the request does not set one.
+    pub seed: Option<i64>,
     /// Prompt building: the template's name (`gen_ai.prompt.name`).
     pub template: Option<&'a str>,
     /// Prompt building: the template's version.
@@ -56,6 +64,10 @@ impl<'a> StepInfo<'a> {
             db_system: None,
             db_operation: None,
             top_k: None,
+            temperature: None,
+            max_tokens: None,
+            top_p: None,
+            seed: None,
             template: None,
             template_version: None,
             template_text: None,
@@ -97,6 +109,30 @@ impl<'a> StepInfo<'a> {
     /// Sets the default number of hits a retriever returns.
     pub const fn top_k(mut self, top_k: usize) -> Self {
         self.top_k = Some(top_k);
+        self
+    }
+
+    /// Sets the temperature a chat model sends when the request has none.
+    pub const fn temperature(mut self, temperature: f64) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets the output token limit a chat model sends when the request has none.
+    pub const fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sets the nucleus sampling mass a chat model sends when the request has none.
+    pub const fn top_p(mut self, top_p: f64) -> Self {
+        self.top_p = Some(top_p);
+        self
+    }
+
+    /// Sets the seed a chat model sends when the request has none.
+    pub const fn seed(mut self, seed: i64) -> Self {
+        self.seed = Some(seed);
         self
     }
 

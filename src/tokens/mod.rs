@@ -1,8 +1,44 @@
-//! Token counting: the [`TokenCounter`] hook used when a provider reports no usage.
+//! Token counting: exact for OpenAI's encodings, estimated for the rest.
 //!
 //! A provider's own usage figures always win; a counter fills in when a
 //! stream was cut short, a local model reports nothing, or a prompt is
-//! checked before it is sent. Counted figures are marked estimated.
+//! checked (or packed, see [`crate::prompt`]) before it is sent. Counted
+//! figures are marked estimated on the span.
+//!
+//! - [`Encoding`]: `o200k_base` and `cl100k_base`, counted exactly as OpenAI's
+//!   `tiktoken` counts, in linear time whatever the input.
+//! - [`encoding_for_model`]: which models use which encoding.
+//! - [`ChatFormat`]: the per-message and reply-priming overhead of chat prompts.
+//! - [`Estimate`]: the documented estimate for models without a public tokenizer.
+//! - [`Tokenizer`]: the built-in [`TokenCounter`], combining all of the above.
+//!
+//! ```
+//! use ragtrace::instrument::Options;
+//! use ragtrace::tokens::Tokenizer;
+//!
+//! // Count what providers do not report; load the encoders before the first request.
+//! let options = Options::new().token_counter(Tokenizer::new());
+//! ragtrace::tokens::Encoding::O200kBase.preload();
+//! # let _ = options;
+//! ```
+
+mod budget;
+mod chat;
+mod classes;
+mod encoding;
+mod estimate;
+mod models;
+mod split;
+#[cfg(test)]
+mod split_vs_regex;
+mod tokenizer;
+
+pub(crate) use budget::{Item, pack};
+pub use chat::{ChatFormat, ChatPart};
+pub use encoding::Encoding;
+pub use estimate::Estimate;
+pub use models::encoding_for_model;
+pub use tokenizer::{Method, Tokenizer};
 
 use crate::steps::Message;
 
@@ -17,6 +53,29 @@ pub trait TokenCounter: Send + Sync + 'static {
     /// Tokens of a chat prompt for `model`, including the chat format's
     /// per-message overhead and the priming of the reply.
     fn count_messages(&self, model: &str, messages: &[Message]) -> TokenCount;
+
+    /// The longest prefix of `text` that counts at most `max_tokens` for
+    /// `model` and does not split a UTF-8 character, with its count.
+    ///
+    /// The default bisects over character boundaries with
+    /// [`count_text`](TokenCounter::count_text) (O(n log n)); a counter that
+    /// knows its token boundaries should cut on them instead, as
+    /// [`Tokenizer`] does.
+    fn truncate<'t>(&self, model: &str, text: &'t str, max_tokens: u64) -> (&'t str, TokenCount) {
+        let whole = self.count_text(model, text);
+        if whole.tokens <= max_tokens {
+            return (text, whole);
+        }
+        let (head, tokens) =
+            encoding::longest_prefix(text, max_tokens, |t| self.count_text(model, t).tokens);
+        (
+            head,
+            TokenCount {
+                tokens,
+                exact: whole.exact,
+            },
+        )
+    }
 }
 
 /// A token count and whether it is exact for the model.

@@ -18,14 +18,19 @@ pub struct Args {
     /// The store file (created if missing).
     #[arg(long, env = "RAGTRACE_DB", default_value = "ragtrace.db")]
     db: PathBuf,
+    #[command(flatten)]
+    pricing: crate::pricing_args::PricingArgs,
     /// Spans written per transaction.
     #[arg(long, default_value_t = 10_000)]
     batch: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut options = IngestOptions::new().batch_spans(args.batch);
+    if let Some(pricer) = args.pricing.pricer()? {
+        options = options.pricer(pricer);
+    }
     let mut store = Store::open(&args.db)?;
-    let options = IngestOptions::new().batch_spans(args.batch);
     let mut malformed = 0;
     let mut spans = 0;
     for path in &args.files {

@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod ingest;
+mod prices;
+mod pricing_args;
 mod serve;
+mod tokens;
 
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
 #[derive(Debug, Parser)]
@@ -20,6 +23,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Look up, list, check and import model prices.
+    Prices(prices::Args),
+    /// Count the tokens of a text or chat prompt for a model.
+    Tokens(tokens::Args),
     /// Read OTLP JSON files (Collector file exporter format) into the store.
     Ingest(ingest::Args),
     /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
@@ -28,7 +35,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {
+    let result = match cli.command {
+        Command::Prices(args) => prices::run(args),
+        Command::Tokens(args) => tokens::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Serve(args) => serve::run(args),
     };

@@ -17,6 +17,8 @@ pub struct Args {
     /// The store file (created if missing).
     #[arg(long, env = "RAGTRACE_DB", default_value = "ragtrace.db")]
     db: PathBuf,
+    #[command(flatten)]
+    pricing: crate::pricing_args::PricingArgs,
     /// The largest request body accepted, in bytes (compressed or not).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body: usize,
@@ -31,13 +33,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
+    let pricer = args.pricing.pricer()?;
     let store = Store::open(&args.db)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let config = ReceiverConfig::new().max_body_bytes(args.max_body);
+        let mut config = ReceiverConfig::new().max_body_bytes(args.max_body);
+        if let Some(pricer) = pricer {
+            config = config.pricer(pricer);
+        }
         let receiver = Receiver::bind(args.listen, store, config)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;

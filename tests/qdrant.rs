@@ -1,0 +1,383 @@
+//! The qdrant-client integration end to end: the real `qdrant-client`,
+//! wrapped in `Traced`, queries a Qdrant gRPC server on 127.0.0.1 (the
+//! client crate's own generated `Points` service over an exact in-memory
+//! index); spans go through the real OTLP exporter to a receiver on
+//! 127.0.0.1.
+#![cfg(feature = "qdrant")]
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
+use qdrant_client::qdrant::{Condition, Filter, PayloadIncludeSelector, PointId, Value};
+use qdrant_client::{Qdrant, QdrantError};
+use ragtrace::instrument::keys::*;
+use ragtrace::instrument::{Capture, Options, TracedExt};
+use ragtrace::integrations::qdrant::{QdrantRetriever, point_id};
+use ragtrace::steps::{Query, Retriever};
+use support::otlp::ExportedSpan;
+use support::pipeline::Pipeline;
+use support::qdrant_server::{Point, QdrantServer};
+
+const KEY: &str = "qdrant-api-key-7f3c9a1e5b2d4c6f8a0b";
+
+fn point(id: impl Into<PointId>, vectors: &[(&str, Vec<f32>)], payload: &[(&str, Value)]) -> Point {
+    Point {
+        id: id.into(),
+        vectors: vectors
+            .iter()
+            .map(|(name, v)| (name.to_string(), v.clone()))
+            .collect(),
+        payload: payload
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    }
+}
+
+/// `handbook`: an unnamed vector, numeric ids, text under `content`.
+/// `multi`: two named vectors, UUID ids, text under `text`, a language field.
+fn collections() -> HashMap<String, Vec<Point>> {
+    let handbook = vec![
+        point(
+            7_u64,
+            &[("", vec![0.9, 0.1, 0.0])],
+            &[
+                ("content", "Spans have a start and an end.".into()),
+                ("source", "spans.md".into()),
+            ],
+        ),
+        point(
+            3_u64,
+            &[("", vec![0.7, 0.7, 0.1])],
+            &[
+                ("content", "A trace is a tree of spans.".into()),
+                ("source", "traces.md".into()),
+            ],
+        ),
+        point(
+            9_u64,
+            &[("", vec![0.1, 0.9, 0.3])],
+            &[
+                ("content", "Attributes are typed.".into()),
+                ("source", "attrs.md".into()),
+            ],
+        ),
+        point(
+            12_u64,
+            &[("", vec![0.0, 0.2, 1.0])],
+            &[
+                ("content", "Exporters send spans.".into()),
+                ("source", "export.md".into()),
+            ],
+        ),
+    ];
+    let doc = |uuid: &str, dense: Vec<f32>, title: Vec<f32>, lang: &str, text: &str| {
+        point(
+            uuid.to_string(),
+            &[("dense", dense), ("title", title)],
+            &[
+                ("text", text.into()),
+                ("lang", lang.into()),
+                ("internal_note", "not for hits".into()),
+            ],
+        )
+    };
+    let multi = vec![
+        doc(
+            "0b8a7c5e-3f1d-4e2a-9c6b-1d2e3f4a5b6c",
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+            "en",
+            "Sampling keeps some traces.",
+        ),
+        doc(
+            "1c9b8d6f-4a2e-4f3b-8d7c-2e3f4a5b6c7d",
+            vec![0.8, 0.6],
+            vec![1.0, 0.0],
+            "de",
+            "Sampling behält manche Traces.",
+        ),
+        doc(
+            "2dac9e70-5b3f-4a4c-9e8d-3f4a5b6c7d8e",
+            vec![0.6, 0.8],
+            vec![0.9, 0.1],
+            "en",
+            "Head sampling decides early.",
+        ),
+        doc(
+            "3ebdaf81-6c4a-4b5d-8f9e-4a5b6c7d8e9f",
+            vec![-1.0, 0.0],
+            vec![0.5, 0.5],
+            "en",
+            "Unrelated.",
+        ),
+    ];
+    HashMap::from([
+        ("handbook".to_owned(), handbook),
+        ("multi".to_owned(), multi),
+    ])
+}
+
+fn client(server: &QdrantServer, key: &str) -> Qdrant {
+    Qdrant::from_url(&server.url())
+        .api_key(key)
+        .skip_compatibility_check()
+        .build()
+        .unwrap()
+}
+
+fn only(spans: &[ExportedSpan], name: &str) -> ExportedSpan {
+    let matching: Vec<&ExportedSpan> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "one {name:?} in {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    matching[0].clone()
+}
+
+#[test]
+fn ids_and_scores_on_the_span_are_the_servers_in_rank_order() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, KEY), "handbook")
+        .top_k(3)
+        .traced();
+    let vector = [0.8_f32, 0.3, 0.05];
+    let hits = pipeline
+        .block_on(async {
+            retriever
+                .retrieve(&Query::vector(&vector).text("what is a span?"))
+                .await
+        })
+        .unwrap();
+
+    // What went over the wire.
+    let sent = server.queries();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].collection_name, "handbook");
+    assert_eq!(sent[0].limit, Some(3));
+    assert_eq!(sent[0].using, None);
+    assert_eq!(sent[0].filter, None);
+    assert_eq!(sent[0].score_threshold, None);
+    assert_eq!(
+        sent[0]
+            .with_payload
+            .as_ref()
+            .and_then(|s| s.selector_options.clone()),
+        Some(SelectorOptions::Enable(true))
+    );
+    let returned = &server.responses()[0].result;
+    assert_eq!(returned.len(), 3);
+    let server_ids: Vec<String> = returned.iter().map(|p| point_id(p.id.as_ref())).collect();
+    let server_scores: Vec<f64> = returned.iter().map(|p| f64::from(p.score)).collect();
+    assert_eq!(
+        server_ids,
+        ["7", "3", "9"],
+        "the exact index ranks by cosine"
+    );
+
+    // What the caller got: the server's ranking, content out of the payload.
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let scores: Vec<f64> = hits.iter().map(|h| h.score).collect();
+    assert_eq!(ids, server_ids);
+    assert_eq!(scores, server_scores);
+    assert_eq!(
+        hits[0].content.as_deref(),
+        Some("Spans have a start and an end.")
+    );
+    assert_eq!(hits[0].payload["source"], "spans.md");
+    assert!(!hits[0].payload.contains_key("content"));
+
+    // What was exported: the same ids and scores, same order, typed.
+    let spans = pipeline.finish();
+    let span = only(&spans, "retrieval handbook");
+    assert_eq!(span.kind, SpanKind::Client);
+    assert_eq!(span.status, StatusCode::Unset);
+    assert_eq!(span.string(GEN_AI_OPERATION_NAME), "retrieval");
+    assert_eq!(span.string(DB_SYSTEM_NAME), "qdrant");
+    assert_eq!(span.string(DB_OPERATION_NAME), "query");
+    assert_eq!(span.string(DB_COLLECTION_NAME), "handbook");
+    assert_eq!(span.string(GEN_AI_DATA_SOURCE_ID), "handbook");
+    assert_eq!(span.string(SERVER_ADDRESS), "127.0.0.1");
+    assert_eq!(span.int(SERVER_PORT), i64::from(server.addr.port()));
+    assert_eq!(span.int(GEN_AI_RETRIEVAL_TOP_K), 3);
+    assert_eq!(span.double(GEN_AI_REQUEST_TOP_K), 3.0);
+    assert_eq!(span.int(RAGTRACE_RETRIEVAL_RETURNED), 3);
+    assert_eq!(span.doubles(RAGTRACE_RETRIEVAL_SCORES), server_scores);
+    assert_eq!(span.double(RAGTRACE_RETRIEVAL_TOP_SCORE), server_scores[0]);
+    assert_eq!(span.double(RAGTRACE_RETRIEVAL_MIN_SCORE), server_scores[2]);
+    for (i, (id, score)) in server_ids.iter().zip(&server_scores).enumerate() {
+        assert_eq!(
+            span.string(&format!("retrieval.documents.{i}.document.id")),
+            id
+        );
+        assert_eq!(
+            span.double(&format!("retrieval.documents.{i}.document.score")),
+            *score
+        );
+    }
+    assert!(
+        !span.has(GEN_AI_RETRIEVAL_QUERY_TEXT),
+        "content capture is off"
+    );
+}
+
+#[test]
+fn filter_named_vector_threshold_and_payload_selection_reach_the_server() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let english = Filter::must([Condition::matches("lang", "en".to_string())]);
+    let retriever = QdrantRetriever::new(client(&server, KEY), "multi")
+        .vector_name("dense")
+        .filter(english.clone())
+        .score_threshold(0.0)
+        .with_payload(SelectorOptions::Include(PayloadIncludeSelector {
+            fields: vec!["text".into(), "lang".into()],
+        }))
+        .content_key("text")
+        .traced()
+        .with_options(Options::new().record_documents(true));
+    let vector = [0.9_f32, 0.3];
+    let hits = pipeline
+        .block_on(async { retriever.retrieve(&Query::vector(&vector).top_k(5)).await })
+        .unwrap();
+
+    let sent = &server.queries()[0];
+    assert_eq!(sent.using.as_deref(), Some("dense"));
+    assert_eq!(sent.filter.as_ref(), Some(&english));
+    assert_eq!(sent.score_threshold, Some(0.0));
+    assert_eq!(sent.limit, Some(5), "the query's top_k wins");
+    // Only English points at or above the threshold, ranked on the `dense`
+    // vector (on `title`, "Head sampling" would lead and "Unrelated" would
+    // pass the threshold).
+    let returned = &server.responses()[0].result;
+    let server_ids: Vec<String> = returned.iter().map(|p| point_id(p.id.as_ref())).collect();
+    assert_eq!(
+        server_ids,
+        [
+            "0b8a7c5e-3f1d-4e2a-9c6b-1d2e3f4a5b6c",
+            "2dac9e70-5b3f-4a4c-9e8d-3f4a5b6c7d8e"
+        ]
+    );
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, server_ids);
+    assert_eq!(
+        hits[0].content.as_deref(),
+        Some("Sampling keeps some traces.")
+    );
+    assert_eq!(
+        hits[0].payload.len(),
+        1,
+        "only the selected fields: {:?}",
+        hits[0].payload
+    );
+    assert_eq!(hits[0].payload["lang"], "en");
+
+    let spans = pipeline.finish();
+    let span = only(&spans, "retrieval multi");
+    assert_eq!(span.int(GEN_AI_RETRIEVAL_TOP_K), 5);
+    assert_eq!(span.int(RAGTRACE_RETRIEVAL_RETURNED), 2);
+    let documents: serde_json::Value =
+        serde_json::from_str(span.string(GEN_AI_RETRIEVAL_DOCUMENTS)).unwrap();
+    let documents = documents.as_array().unwrap();
+    assert_eq!(documents.len(), returned.len());
+    for (document, point) in documents.iter().zip(returned) {
+        assert_eq!(document["id"], point_id(point.id.as_ref()));
+        // serde_json parses without exact round-trip (no `float_roundtrip`):
+        // allow the last bit.
+        let score = document["score"].as_f64().unwrap();
+        assert!(
+            (score - f64::from(point.score)).abs() <= f64::EPSILON,
+            "{score}"
+        );
+    }
+}
+
+#[test]
+fn server_errors_reach_the_caller_unchanged_and_are_classified() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let missing = QdrantRetriever::new(client(&server, KEY), "no-such-collection").traced();
+    let unauthorized = QdrantRetriever::new(client(&server, "wrong-key"), "handbook").traced();
+    let vector = [1.0_f32, 0.0, 0.0];
+    let (not_found, denied, text_only) = pipeline.block_on(async {
+        (
+            missing.retrieve(&Query::vector(&vector)).await.unwrap_err(),
+            unauthorized
+                .retrieve(&Query::vector(&vector))
+                .await
+                .unwrap_err(),
+            missing
+                .retrieve(&Query::from_text("no vector"))
+                .await
+                .unwrap_err(),
+        )
+    });
+    match &not_found {
+        QdrantError::ResponseError { status } => {
+            assert_eq!(status.code(), tonic::Code::NotFound);
+            assert!(status.message().contains("no-such-collection"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match &denied {
+        QdrantError::ResponseError { status } => {
+            assert_eq!(status.code(), tonic::Code::Unauthenticated)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(text_only, QdrantError::ConversionError(_)));
+    assert_eq!(
+        server.queries().len(),
+        1,
+        "the text-only query was never sent"
+    );
+
+    let spans = pipeline.finish();
+    let mut classes: Vec<&str> = spans
+        .iter()
+        .map(|s| {
+            assert_eq!(s.status, StatusCode::Error, "{}", s.name);
+            assert!(!s.has(RAGTRACE_RETRIEVAL_SCORES));
+            s.string(ERROR_TYPE)
+        })
+        .collect();
+    classes.sort();
+    assert_eq!(classes, ["NOT_FOUND", "UNAUTHENTICATED", "conversion"]);
+}
+
+#[test]
+fn the_api_key_never_appears_in_any_span_even_with_capture_on() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let options = Arc::new(Options::new().capture(Capture::on()).record_documents(true));
+    let retriever = QdrantRetriever::new(client(&server, KEY), "handbook")
+        .traced()
+        .with_options(options);
+    let vector = [0.5_f32, 0.5, 0.5];
+    let hits = pipeline
+        .block_on(async {
+            retriever
+                .retrieve(&Query::vector(&vector).text("what is a trace?"))
+                .await
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 4);
+    let spans = pipeline.finish();
+    let span = only(&spans, "retrieval handbook");
+    assert_eq!(span.string(GEN_AI_RETRIEVAL_QUERY_TEXT), "what is a trace?");
+    assert!(
+        span.has("retrieval.documents.0.document.content"),
+        "capture was on"
+    );
+    for span in &spans {
+        assert!(!span.all_text().contains(KEY), "{}", span.all_text());
+    }
+}
