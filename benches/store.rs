@@ -6,7 +6,9 @@
 //!   extraction, write: the `ragtrace ingest` path).
 //!
 //! The spans are the five of a real traced RAG request (root, embeddings,
-//! retrieval, prompt, chat), copied with fresh trace ids.
+//! retrieval, prompt, chat), copied under fresh trace ids that look random,
+//! as real ones are (`insert_sequential_ids` shows the best case).
+//! `sqlite_floor_cpu` is SQLite alone with the store's schema, by payload size.
 //!
 //! Each is measured twice: in wall-clock time (`store/*`) and in the CPU
 //! time of the benchmark thread (`store_cpu/*`, in elements per CPU-second:
@@ -79,15 +81,30 @@ fn sample() -> (Vec<SpanData>, Resource) {
     (spans, resource)
 }
 
+/// A trace id that looks random, as real ones are (the identity index then
+/// takes inserts all over, not only at its end), but is unique per `n`.
+fn scrambled(n: u128) -> TraceId {
+    TraceId::from(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835))
+}
+
 /// `n` spans: copies of the sample, each request copy under a fresh trace id.
 fn copies(sample: &[SpanData], n: usize, next_trace: &mut u128) -> Vec<SpanData> {
+    copies_with(sample, n, next_trace, scrambled)
+}
+
+fn copies_with(
+    sample: &[SpanData],
+    n: usize,
+    next_trace: &mut u128,
+    id: fn(u128) -> TraceId,
+) -> Vec<SpanData> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         *next_trace += 1;
         for span in sample {
             let mut span = span.clone();
             span.span_context = SpanContext::new(
-                TraceId::from(*next_trace),
+                id(*next_trace),
                 span.span_context.span_id(),
                 TraceFlags::SAMPLED,
                 false,
@@ -157,6 +174,17 @@ fn store_throughput<M: Measurement>(c: &mut Criterion<M>, name: &str) {
         )
     });
 
+    // The same with trace ids in increasing order: the identity index then
+    // grows at its end only (the best case; real trace ids are random).
+    let mut store = Store::open(dir.path().join("sequential.db")).unwrap();
+    group.bench_function("insert_sequential_ids", |b| {
+        b.iter_batched(
+            || records(copies_with(&sample, BATCH, &mut next, TraceId::from)),
+            |batch| store.insert(&batch).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+
     let mut exporter = StoreExporter::open(dir.path().join("sink.db")).unwrap();
     exporter.set_resource(&resource);
     group.bench_function("sink", |b| {
@@ -191,6 +219,74 @@ fn futures_executor_block_on<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// The floor under `insert`: SQLite alone, the store's schema and a
+/// statement binding the main columns, with attribute JSON of a given size
+/// (ids, times and payload prepared outside the timing).
+fn sqlite_floor(c: &mut Criterion<ThreadCpu>) {
+    let mut group = c.benchmark_group("sqlite_floor_cpu");
+    group
+        .throughput(Throughput::Elements(BATCH as u64))
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for (bytes, sequential) in [(0_usize, false), (300, false), (1300, false), (1300, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("floor.db");
+        drop(Store::open(&path).unwrap());
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        let payload = format!("{{\"k\":\"{}\"}}", "x".repeat(bytes));
+        let mut n = 0_u64;
+        let name = if sequential {
+            format!("{bytes}_bytes_sequential_ids")
+        } else {
+            format!("{bytes}_bytes")
+        };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    (0..BATCH)
+                        .map(|_| {
+                            n += 1;
+                            let start = 1_700_000_000_000_000_000 + n as i64 * 1000;
+                            let trace = if sequential {
+                                TraceId::from(u128::from(n))
+                            } else {
+                                scrambled(u128::from(n))
+                            };
+                            (trace.to_string(), format!("{n:016x}"), start)
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |ids| {
+                    let tx = conn.transaction().unwrap();
+                    {
+                        let mut insert = tx
+                            .prepare_cached(
+                                "INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, \
+                                 name, kind, start_ns, duration_ns, status, step, model, \
+                                 input_tokens, output_tokens, cost_picousd, cost_status, attributes) \
+                                 VALUES (?1, ?2, '00000000000000aa', 'chat gpt-4o-mini', 'client', \
+                                 ?3, 1000, 'unset', 'chat', 'gpt-4o-mini', 1200, 80, 151200000, \
+                                 'priced', ?4)",
+                            )
+                            .unwrap();
+                        for (trace, span, start) in &ids {
+                            insert
+                                .execute(rusqlite::params![trace, span, start, payload])
+                                .unwrap();
+                        }
+                    }
+                    tx.commit().unwrap();
+                    ids
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn store_wall(c: &mut Criterion) {
     store_throughput(c, "store");
 }
@@ -203,6 +299,6 @@ criterion_group!(wall, store_wall);
 criterion_group! {
     name = cpu;
     config = Criterion::default().with_measurement(ThreadCpu);
-    targets = store_cpu
+    targets = store_cpu, sqlite_floor
 }
 criterion_main!(wall, cpu);
