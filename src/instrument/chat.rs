@@ -4,6 +4,9 @@
 use std::borrow::Cow;
 use std::future::Future;
 
+use futures_util::TryFutureExt;
+use futures_util::future::Either;
+
 use super::attrs::Attrs;
 use super::options::Options;
 use super::stream::{StreamPricing, TracedStream};
@@ -22,14 +25,13 @@ impl<T: ChatModel> ChatModel for Traced<T> {
     ) -> impl Future<Output = Result<Completion, T::Error>> + Send {
         let info = self.inner.describe();
         let span = chat_span(&info);
-        let scope = StepScope::start(StepKind::Chat, span, self.options());
         let call = self.inner.chat(request);
-        async move {
+        let Some(scope) = StepScope::start(StepKind::Chat, span, self.options()) else {
+            return Either::Left(call);
+        };
+        // Boxed so that an unobserved call's future stays as small as the inner one.
+        Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            if !scope.observed() {
-                scope.unobserved();
-                return result;
-            }
             let info = self.inner.describe();
             let options = self.options();
             match &result {
@@ -77,7 +79,7 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                 }),
             }
             result
-        }
+        }))
     }
 
     fn chat_stream(
@@ -86,9 +88,11 @@ impl<T: ChatModel> ChatModel for Traced<T> {
     ) -> impl Future<Output = Result<Self::Stream, T::Error>> + Send {
         let info = self.inner.describe();
         let span = chat_span(&info);
-        let scope = StepScope::start(StepKind::Chat, span, self.options());
         let call = self.inner.chat_stream(request);
-        async move {
+        let Some(scope) = StepScope::start(StepKind::Chat, span, self.options()) else {
+            return Either::Left(call.map_ok(TracedStream::bare as fn(T::Stream) -> Self::Stream));
+        };
+        Either::Right(Box::pin(async move {
             let opened = InSpan::new(&scope.span, call).await;
             let info = self.inner.describe();
             let options = self.options();
@@ -110,7 +114,7 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                         .then(|| request.messages.clone());
                     Ok(TracedStream::new(
                         stream,
-                        scope,
+                        scope.into_owned(),
                         T::error_type,
                         pricing,
                         pending,
@@ -125,7 +129,7 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                     Err(error)
                 }
             }
-        }
+        }))
     }
 
     fn describe(&self) -> StepInfo<'_> {

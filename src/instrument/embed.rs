@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use futures_util::future::Either;
+
 use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{attrs::Attrs, keys, options::Options, shared};
 use crate::steps::{Embedder, Embeddings, StepKind, Usage};
@@ -19,14 +21,13 @@ impl<T: Embedder> Embedder for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "embeddings",
             { keys::GEN_AI_REQUEST_MODEL } = info.model,
         );
-        let scope = StepScope::start(StepKind::Embeddings, span, self.options());
         let call = self.inner.embed(inputs);
-        async move {
+        let Some(scope) = StepScope::start(StepKind::Embeddings, span, self.options()) else {
+            return Either::Left(call);
+        };
+        // Boxed so that an unobserved call's future stays as small as the inner one.
+        Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            if !scope.observed() {
-                scope.unobserved();
-                return result;
-            }
             let info = self.inner.describe();
             let options = self.options();
             let common = |a: &mut Attrs| {
@@ -68,7 +69,7 @@ impl<T: Embedder> Embedder for Traced<T> {
                 Err(error) => scope.fail(T::error_type(error), error, None, None, common),
             }
             result
-        }
+        }))
     }
 
     fn describe(&self) -> crate::steps::StepInfo<'_> {

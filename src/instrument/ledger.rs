@@ -1,6 +1,6 @@
 //! The request ledger: exact totals that child steps add to, readable in code.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::pricing::{Cost, CostStatus, Usd};
@@ -79,27 +79,23 @@ pub(crate) enum Outcome {
 }
 
 /// The running totals of one request. Steps add to it as they end.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Ledger {
     totals: Mutex<Summary>,
-    /// The wall clock and the monotonic clock read together once, so steps
-    /// get their wall-clock start from one monotonic reading.
-    anchor: (SystemTime, Instant),
-}
-
-impl Default for Ledger {
-    fn default() -> Self {
-        Ledger {
-            totals: Mutex::default(),
-            anchor: (SystemTime::now(), Instant::now()),
-        }
-    }
+    /// The wall clock and the monotonic clock read together once, the first
+    /// time a step needs a wall-clock start (for pricing), so later steps get
+    /// theirs from their monotonic reading alone.
+    anchor: OnceLock<(SystemTime, Instant)>,
+    /// The request's output text, when the application sets one.
+    pub(crate) output: Mutex<Option<String>>,
 }
 
 impl Ledger {
     /// The wall-clock time of a monotonic reading taken during the request.
     pub(crate) fn wall_clock_at(&self, at: Instant) -> SystemTime {
-        let (wall, mono) = self.anchor;
+        let &(wall, mono) = self
+            .anchor
+            .get_or_init(|| (SystemTime::now(), Instant::now()));
         match at.checked_duration_since(mono) {
             Some(later) => wall + later,
             None => wall.checked_sub(mono - at).unwrap_or(wall),

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use futures_util::future::Either;
+
 use super::attrs::Attrs;
 use super::traced::{InSpan, SpanName, StepScope, Traced};
 use super::{keys, shared};
@@ -23,14 +25,13 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
             { keys::OTEL_KIND } = "internal",
             { keys::GEN_AI_PROMPT_NAME } = info.template,
         );
-        let scope = StepScope::start(StepKind::Prompt, span, self.options());
         let call = self.inner.build(question, hits);
-        async move {
+        let Some(scope) = StepScope::start(StepKind::Prompt, span, self.options()) else {
+            return Either::Left(call);
+        };
+        // Boxed so that an unobserved call's future stays as small as the inner one.
+        Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            if !scope.observed() {
-                scope.unobserved();
-                return result;
-            }
             let info = self.inner.describe();
             let options = self.options();
             let common = |a: &mut Attrs| {
@@ -82,7 +83,7 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
                 Err(error) => scope.fail(T::error_type(error), error, None, None, common),
             }
             result
-        }
+        }))
     }
 
     fn describe(&self) -> crate::steps::StepInfo<'_> {

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use opentelemetry::StringValue;
 
@@ -37,7 +37,6 @@ pub fn request(name: impl Into<Cow<'static, str>>) -> Request {
         input: None,
         options: None,
         ledger: Arc::new(Ledger::default()),
-        output: Arc::new(Mutex::new(None)),
     }
 }
 
@@ -57,7 +56,6 @@ pub struct Request {
     input: Option<String>,
     options: Option<Arc<Options>>,
     ledger: Arc<Ledger>,
-    output: Arc<Mutex<Option<String>>>,
 }
 
 impl Request {
@@ -109,7 +107,7 @@ impl Request {
     /// Sets the request's output text (`output.value`, recorded only when
     /// content capture is on). Call it before `run` returns.
     pub fn set_output(&self, text: impl Into<String>) {
-        *self.output.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.into());
+        *self.ledger.output.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.into());
     }
 
     /// What the request's steps cost and did so far.
@@ -222,7 +220,7 @@ impl Request {
             if let Some(input) = &self.input {
                 a.str(keys::INPUT_VALUE, options.capture.apply(input));
             }
-            let output = self.output.lock().unwrap_or_else(|p| p.into_inner());
+            let output = self.ledger.output.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(output) = output.as_deref() {
                 a.str(keys::OUTPUT_VALUE, options.capture.apply(output));
             }

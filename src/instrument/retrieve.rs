@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use futures_util::future::Either;
+
 use super::attrs::Attrs;
 use super::options::Options;
 use super::traced::{InSpan, SpanName, StepScope, Traced};
@@ -22,14 +24,13 @@ impl<T: Retriever> Retriever for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "retrieval",
             { keys::GEN_AI_DATA_SOURCE_ID } = info.data_source,
         );
-        let scope = StepScope::start(StepKind::Retrieval, span, self.options());
         let call = self.inner.retrieve(query);
-        async move {
+        let Some(scope) = StepScope::start(StepKind::Retrieval, span, self.options()) else {
+            return Either::Left(call);
+        };
+        // Boxed so that an unobserved call's future stays as small as the inner one.
+        Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            if !scope.observed() {
-                scope.unobserved();
-                return result;
-            }
             let info = self.inner.describe();
             let options = self.options();
             let top_k = query.top_k.or(info.top_k);
@@ -62,7 +63,7 @@ impl<T: Retriever> Retriever for Traced<T> {
                 Err(error) => scope.fail(T::error_type(error), error, None, None, common),
             }
             result
-        }
+        }))
     }
 
     fn describe(&self) -> crate::steps::StepInfo<'_> {

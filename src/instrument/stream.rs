@@ -31,14 +31,15 @@ pin_project_lite::pin_project! {
     pub struct TracedStream<S, E> {
         #[pin]
         inner: S,
-        state: StreamState<E>,
+        // `None` when nobody observes the call: the stream is passed through.
+        state: Option<StreamState<E>>,
     }
 }
 
 impl<S, E> TracedStream<S, E> {
     pub(crate) fn new(
         inner: S,
-        scope: StepScope,
+        scope: StepScope<'static>,
         classify: fn(&E) -> Cow<'static, str>,
         pricing: StreamPricing,
         pending: Option<Attrs>,
@@ -47,7 +48,7 @@ impl<S, E> TracedStream<S, E> {
         let collect_text = messages.is_some() || scope.options.capture.is_on();
         TracedStream {
             inner,
-            state: StreamState {
+            state: Some(StreamState {
                 scope: Some(scope),
                 classify,
                 pricing,
@@ -61,8 +62,13 @@ impl<S, E> TracedStream<S, E> {
                 usage: None,
                 service_tier: None,
                 error: None,
-            },
+            }),
         }
+    }
+
+    /// The inner stream, unobserved.
+    pub(crate) fn bare(inner: S) -> Self {
+        TracedStream { inner, state: None }
     }
 }
 
@@ -75,7 +81,9 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
-        let state = this.state;
+        let Some(state) = this.state.as_mut() else {
+            return this.inner.poll_next(cx);
+        };
         let Some(span) = state.scope.as_ref().map(|s| s.span.clone()) else {
             // Finished already; keep forwarding whatever the inner stream does.
             return this.inner.poll_next(cx);
@@ -99,7 +107,7 @@ where
 }
 
 struct StreamState<E> {
-    scope: Option<StepScope>,
+    scope: Option<StepScope<'static>>,
     classify: fn(&E) -> Cow<'static, str>,
     pricing: StreamPricing,
     pending: Option<Attrs>,
@@ -162,7 +170,7 @@ impl<E> StreamState<E> {
         let cost = usage
             .as_ref()
             .map(|u| scope.price(model, self.pricing.provider.as_deref(), u, tier));
-        let options = std::sync::Arc::clone(&scope.options);
+        let options = std::sync::Arc::clone(&*scope.options);
         let pending = self.pending.take();
         let attrs = |a: &mut Attrs| {
             if let Some(pending) = pending {

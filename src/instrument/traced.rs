@@ -137,47 +137,60 @@ impl<F: std::future::Future> std::future::Future for InSpan<'_, F> {
 ///
 /// Kept small: it lives inside every traced future, which is moved on each
 /// `.await`.
-pub(crate) struct StepScope {
+pub(crate) struct StepScope<'o> {
     kind: StepKind,
     finished: bool,
     pub(crate) span: Span,
-    pub(crate) options: Arc<Options>,
+    /// Borrowed from the wrapper for a plain call (an atomic clone and drop
+    /// per call is measurable here); owned by a stream, which outlives it.
+    pub(crate) options: Cow<'o, Arc<Options>>,
     ledger: Option<Arc<Ledger>>,
     started: Option<Instant>,
 }
 
-impl StepScope {
-    pub(crate) fn start(kind: StepKind, span: Span, options: &Arc<Options>) -> StepScope {
+impl<'o> StepScope<'o> {
+    /// Starts observing a call, or returns `None` when nobody would read
+    /// what it measured (no subscriber records the span and no request is
+    /// running): then the call runs bare.
+    pub(crate) fn start(
+        kind: StepKind,
+        span: Span,
+        options: &'o Arc<Options>,
+    ) -> Option<StepScope<'o>> {
         let enabled = !span.is_disabled();
         let ledger = current_ledger(enabled);
-        // The clock is read only when something will use the duration.
-        let started = (enabled || ledger.is_some()).then(Instant::now);
-        StepScope {
+        if !enabled && ledger.is_none() {
+            return None;
+        }
+        Some(StepScope {
             kind,
             finished: false,
             span,
-            options: Arc::clone(options),
+            options: Cow::Borrowed(options),
             ledger,
-            started,
-        }
+            started: Some(Instant::now()),
+        })
     }
 
-    /// `true` when anyone will read what this call measured (a request
-    /// ledger or a subscriber). When not, the call's outcome needs no usage,
-    /// pricing or attributes at all.
-    pub(crate) fn observed(&self) -> bool {
-        self.started.is_some()
+    /// The same scope, owning its options, for a stream that outlives the call.
+    pub(crate) fn into_owned(mut self) -> StepScope<'static> {
+        let owned = StepScope {
+            kind: self.kind,
+            finished: false,
+            span: std::mem::replace(&mut self.span, Span::none()),
+            options: Cow::Owned(Arc::clone(&self.options)),
+            ledger: self.ledger.take(),
+            started: self.started,
+        };
+        // This husk has handed everything over; its drop must not record.
+        self.finished = true;
+        owned
     }
 
     /// `true` when an OpenTelemetry layer records the span, so attributes
     /// are worth building.
     pub(crate) fn recording(&self) -> bool {
         recording_context(&self.span).is_some()
-    }
-
-    /// Ends a call nobody observes.
-    pub(crate) fn unobserved(mut self) {
-        self.finished = true;
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
@@ -290,7 +303,7 @@ impl StepScope {
     }
 }
 
-impl Drop for StepScope {
+impl Drop for StepScope<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.finish(
