@@ -60,6 +60,9 @@ pub mod integrations;
 pub mod pricing;
 pub mod prompt;
 pub mod steps;
+pub mod store;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 pub mod tokens;
 
 pub use instrument::{Request, request};

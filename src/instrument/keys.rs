@@ -334,3 +334,30 @@ pub const RAGTRACE_REQUEST_RETRIEVAL_SECONDS: &str = "ragtrace.request.retrieval
 pub const RAGTRACE_REQUEST_PROMPT_SECONDS: &str = "ragtrace.request.prompt_s";
 /// Seconds spent in LLM calls (double).
 pub const RAGTRACE_REQUEST_CHAT_SECONDS: &str = "ragtrace.request.chat_s";
+
+// ---- read-only aliases -------------------------------------------------------
+//
+// ragtrace never writes these; the store understands them when spans from
+// other producers (older OTel GenAI versions, OpenInference, Langfuse) are
+// ingested.
+
+/// The provider in OTel GenAI before v1.37 (`gen_ai.provider.name` since).
+pub const GEN_AI_SYSTEM: &str = semconv::GEN_AI_SYSTEM;
+/// Input tokens in OTel GenAI before v1.27.
+pub const GEN_AI_USAGE_PROMPT_TOKENS: &str = semconv::GEN_AI_USAGE_PROMPT_TOKENS;
+/// Output tokens in OTel GenAI before v1.27.
+pub const GEN_AI_USAGE_COMPLETION_TOKENS: &str = semconv::GEN_AI_USAGE_COMPLETION_TOKENS;
+/// The provider in OpenInference before `llm.provider`.
+pub const LLM_SYSTEM: &str = "llm.system";
+/// The end user in older OTel conventions.
+pub const ENDUSER_ID: &str = semconv::ENDUSER_ID;
+/// The end user as Langfuse's SDKs set it.
+pub const LANGFUSE_USER_ID: &str = "langfuse.user.id";
+/// The session as Langfuse's SDKs set it.
+pub const LANGFUSE_SESSION_ID: &str = "langfuse.session.id";
+/// Start of the OpenInference per-document keys, `retrieval.documents.{i}.document.*`.
+pub const RETRIEVAL_DOCUMENTS_PREFIX: &str = "retrieval.documents.";
+/// End of the OpenInference per-document score key.
+pub const RETRIEVAL_DOCUMENT_SCORE_SUFFIX: &str = ".document.score";
+/// The service that emitted a span (resource attribute).
+pub const SERVICE_NAME: &str = semconv::SERVICE_NAME;

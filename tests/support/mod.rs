@@ -3,10 +3,13 @@
 //! speaking the OpenAI HTTP API and Qdrant's gRPC API for the real clients.
 #![allow(dead_code)]
 
+#[cfg(feature = "serve")]
+pub mod endpoints;
 #[cfg(feature = "openai")]
 pub mod openai_server;
 pub mod otlp;
 pub mod pipeline;
 #[cfg(feature = "qdrant")]
 pub mod qdrant_server;
+pub mod rag;
 pub mod steps;

@@ -20,6 +20,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 #[derive(Clone, Default)]
 struct Collector {
     requests: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    /// Answer without keeping anything (benchmarks).
+    discard: bool,
 }
 
 #[tonic::async_trait]
@@ -28,7 +30,9 @@ impl TraceService for Collector {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.requests.lock().unwrap().push(request.into_inner());
+        if !self.discard {
+            self.requests.lock().unwrap().push(request.into_inner());
+        }
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -232,5 +236,39 @@ impl ExportedSpan {
             }
         }
         out
+    }
+}
+
+impl OtlpReceiver {
+    /// Starts a receiver on `addr` (e.g. one that refused connections before).
+    pub async fn start_at(addr: SocketAddr) -> OtlpReceiver {
+        OtlpReceiver::start_with(addr, false).await
+    }
+
+    /// Starts a receiver that answers but keeps nothing (for benchmarks).
+    pub async fn start_discarding() -> OtlpReceiver {
+        OtlpReceiver::start_with("127.0.0.1:0".parse().unwrap(), true).await
+    }
+
+    async fn start_with(addr: SocketAddr, discard: bool) -> OtlpReceiver {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let collector = Collector {
+            discard,
+            ..Collector::default()
+        };
+        let service = TraceServiceServer::new(collector.clone());
+        let server = tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await
+                .unwrap();
+        });
+        OtlpReceiver {
+            addr,
+            collector,
+            _server: server,
+        }
     }
 }

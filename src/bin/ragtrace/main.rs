@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ingest;
 mod prices;
+mod pricing_args;
+mod serve;
 mod tokens;
 
 /// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
@@ -24,6 +27,10 @@ enum Command {
     Prices(prices::Args),
     /// Count the tokens of a text or chat prompt for a model.
     Tokens(tokens::Args),
+    /// Read OTLP JSON files (Collector file exporter format) into the store.
+    Ingest(ingest::Args),
+    /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +38,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Prices(args) => prices::run(args),
         Command::Tokens(args) => tokens::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

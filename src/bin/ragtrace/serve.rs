@@ -1,0 +1,70 @@
+//! `ragtrace serve`: an OTLP/HTTP receiver that writes to the store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use ragtrace::store::Store;
+use ragtrace::store::ingest::{Receiver, ReceiverConfig};
+
+/// Receives OTLP/HTTP traces (protobuf or JSON, POST /v1/traces) and writes
+/// them to the store. Point an OpenTelemetry exporter or Collector at it.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4318")]
+    listen: SocketAddr,
+    /// The store file (created if missing).
+    #[arg(long, env = "RAGTRACE_DB", default_value = "ragtrace.db")]
+    db: PathBuf,
+    #[command(flatten)]
+    pricing: crate::pricing_args::PricingArgs,
+    /// The largest request body accepted, in bytes (compressed or not).
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_body: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // The receiver reports refused requests through `tracing`.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let pricer = args.pricing.pricer()?;
+    let store = Store::open(&args.db)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let mut config = ReceiverConfig::new().max_body_bytes(args.max_body);
+        if let Some(pricer) = pricer {
+            config = config.pricer(pricer);
+        }
+        let receiver = Receiver::bind(args.listen, store, config)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = receiver.local_addr()?;
+        // The first line says where to send traces (tests read it too).
+        println!(
+            "listening on http://{addr}/v1/traces, writing to {}",
+            args.db.display()
+        );
+        let stats = receiver.stats();
+        receiver
+            .serve(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        eprintln!(
+            "stopped: {} spans stored from {} requests; {} requests refused",
+            stats.spans(),
+            stats.accepted(),
+            stats.rejected() + stats.unavailable()
+        );
+        anyhow::Ok(())
+    })
+}
