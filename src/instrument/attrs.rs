@@ -11,15 +11,28 @@
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use tracing::Span;
+use tracing::subscriber::NoSubscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::keys;
 use crate::pricing::Cost;
 use crate::steps::Usage;
 
+/// `true` when a subscriber holds `span`.
+///
+/// `Span::is_disabled` alone is not enough: while any `Dispatch` that
+/// always wants spans merely exists (built but not installed, or installed
+/// on another thread), callsites report interest and spans are created even
+/// on a thread whose current subscriber is `NoSubscriber`, which discards
+/// them. Such a span records nothing, so it must not make a call observed.
+pub(crate) fn is_recorded(span: &Span) -> bool {
+    span.with_subscriber(|(_, dispatch)| !dispatch.is::<NoSubscriber>())
+        .unwrap_or(false)
+}
+
 /// The OpenTelemetry context of `span` if an OpenTelemetry layer records it.
 pub(crate) fn recording_context(span: &Span) -> Option<opentelemetry::Context> {
-    if span.is_disabled() {
+    if !is_recorded(span) {
         return None;
     }
     let cx = span.context();

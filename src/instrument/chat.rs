@@ -10,7 +10,7 @@ use futures_util::future::Either;
 use super::attrs::Attrs;
 use super::options::Options;
 use super::stream::{StreamPricing, TracedStream};
-use super::traced::{InSpan, SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced, nobody_listens};
 use super::{keys, shared};
 use crate::steps::{ChatModel, ChatRequest, Completion, Message, StepInfo, StepKind, Usage};
 use opentelemetry::StringValue;
@@ -23,6 +23,9 @@ impl<T: ChatModel> ChatModel for Traced<T> {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<Completion, T::Error>> + Send {
+        if nobody_listens() {
+            return Either::Left(self.inner.chat(request));
+        }
         let info = self.inner.describe();
         let span = chat_span(&info);
         let call = self.inner.chat(request);
@@ -86,6 +89,13 @@ impl<T: ChatModel> ChatModel for Traced<T> {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<Self::Stream, T::Error>> + Send {
+        if nobody_listens() {
+            return Either::Left(
+                self.inner
+                    .chat_stream(request)
+                    .map_ok(TracedStream::bare as fn(T::Stream) -> Self::Stream),
+            );
+        }
         let info = self.inner.describe();
         let span = chat_span(&info);
         let call = self.inner.chat_stream(request);

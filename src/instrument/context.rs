@@ -28,6 +28,13 @@ thread_local! {
 /// Marks a root span in the registry as the root of a request.
 pub(crate) struct RequestMarker(pub(crate) Arc<Ledger>);
 
+/// `true` when a request runs on this thread (its future is being polled).
+pub(crate) fn in_local_request() -> bool {
+    CURRENT
+        .try_with(|current| current.borrow().is_some())
+        .unwrap_or(false)
+}
+
 /// The ledger of the request the caller is in, if any. The span tree is
 /// searched only when `walk_spans` (the caller's own span is recorded: a
 /// disabled step span means no subscriber records ragtrace spans, so no root

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use futures_util::future::Either;
 
-use super::traced::{InSpan, SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced, nobody_listens};
 use super::{attrs::Attrs, keys, options::Options, shared};
 use crate::steps::{Embedder, Embeddings, StepKind, Usage};
 
@@ -12,6 +12,9 @@ impl<T: Embedder> Embedder for Traced<T> {
     type Error = T::Error;
 
     fn embed(&self, inputs: &[&str]) -> impl Future<Output = Result<Embeddings, T::Error>> + Send {
+        if nobody_listens() {
+            return Either::Left(self.inner.embed(inputs));
+        }
         let info = self.inner.describe();
         let span = tracing::info_span!(
             target: "ragtrace",

@@ -5,7 +5,7 @@ use std::future::Future;
 use futures_util::future::Either;
 
 use super::attrs::Attrs;
-use super::traced::{InSpan, SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced, nobody_listens};
 use super::{keys, shared};
 use crate::steps::{Hit, Prompt, PromptBuilder, StepKind};
 
@@ -17,6 +17,9 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
         question: &str,
         hits: &[Hit],
     ) -> impl Future<Output = Result<Prompt, T::Error>> + Send {
+        if nobody_listens() {
+            return Either::Left(self.inner.build(question, hits));
+        }
         let info = self.inner.describe();
         let span = tracing::info_span!(
             target: "ragtrace",

@@ -118,6 +118,11 @@ impl Request {
     /// Runs `work` as this request: its steps become children of the root
     /// span and add to this request's totals, which are recorded on the root
     /// when `work` completes (or is dropped).
+    ///
+    /// Like a function with `#[tracing::instrument]`, a traced step decides
+    /// where its span belongs when it is called, not when it is first
+    /// polled: call the steps inside `work` (`run(async { step.embed(..).await })`
+    /// or an `async fn` called there), not before `run`.
     pub async fn run<F: Future>(&self, work: F) -> F::Output {
         let span = tracing::info_span!(
             target: "ragtrace",

@@ -7,7 +7,7 @@ use futures_util::future::Either;
 
 use super::attrs::Attrs;
 use super::options::Options;
-use super::traced::{InSpan, SpanName, StepScope, Traced};
+use super::traced::{InSpan, SpanName, StepScope, Traced, nobody_listens};
 use super::{keys, shared};
 use crate::steps::{Hit, Hits, Query, Retriever, StepKind};
 
@@ -15,6 +15,9 @@ impl<T: Retriever> Retriever for Traced<T> {
     type Error = T::Error;
 
     fn retrieve(&self, query: &Query<'_>) -> impl Future<Output = Result<Hits, T::Error>> + Send {
+        if nobody_listens() {
+            return Either::Left(self.inner.retrieve(query));
+        }
         let info = self.inner.describe();
         let span = tracing::info_span!(
             target: "ragtrace",

@@ -130,6 +130,15 @@ impl<F: std::future::Future> std::future::Future for InSpan<'_, F> {
     }
 }
 
+/// `true` when no call made now can be observed: no subscriber anywhere
+/// wants spans at `INFO` (one atomic load) and no request runs on this
+/// thread. The wrappers then call the inner step at once, without asking
+/// it to describe itself or building a span to find out.
+#[inline]
+pub(crate) fn nobody_listens() -> bool {
+    !tracing::level_enabled!(tracing::Level::INFO) && !super::context::in_local_request()
+}
+
 /// One wrapped call: its span, its clock, and the request it adds to.
 ///
 /// Finishing records the outcome once; dropping an unfinished scope records
@@ -157,7 +166,7 @@ impl<'o> StepScope<'o> {
         span: Span,
         options: &'o Arc<Options>,
     ) -> Option<StepScope<'o>> {
-        let enabled = !span.is_disabled();
+        let enabled = super::attrs::is_recorded(&span);
         let ledger = current_ledger(enabled);
         if !enabled && ledger.is_none() {
             return None;
