@@ -1,7 +1,8 @@
 //! `init()` for real: the global subscriber, logs correlated with traces
 //! (tracing events and `log` records inside a step become span events; JSON
 //! log lines carry the span's trace and span ids), and the global
-//! OpenTelemetry tracer feeding the same sinks.
+//! OpenTelemetry tracer feeding the same sinks, and the built-in prices
+//! installed for the wrappers.
 //!
 //! One test per binary: `init` installs process-wide state.
 #![cfg(all(feature = "telemetry", feature = "store"))]
@@ -12,8 +13,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
-use ragtrace::instrument::TracedExt;
-use ragtrace::steps::{Hit, Hits, Query, Retriever};
+use ragtrace::instrument::{TracedExt, keys};
+use ragtrace::pricing::{CostStatus, Usd};
+use ragtrace::steps::{Embedder, Embeddings, Hit, Hits, Query, Retriever, StepInfo, Usage};
 use ragtrace::store::{SpanQuery, Store};
 use ragtrace::telemetry::{LogFormat, Telemetry, TelemetryError};
 use serde_json::Value;
@@ -45,6 +47,23 @@ impl Retriever for ChattyRetriever {
     }
 }
 
+/// An embedder reporting usage for a model in the built-in price table.
+struct OpenAiLikeEmbedder;
+
+impl Embedder for OpenAiLikeEmbedder {
+    type Error = std::io::Error;
+
+    async fn embed(&self, inputs: &[&str]) -> Result<Embeddings, Self::Error> {
+        Ok(Embeddings::new(vec![vec![1.0, 0.0]; inputs.len()]).with_usage(Usage::new(1_000, 0)))
+    }
+
+    fn describe(&self) -> StepInfo<'_> {
+        StepInfo::new()
+            .provider("openai")
+            .model("text-embedding-3-small")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_correlates_logs_with_traces() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,9 +78,15 @@ async fn init_correlates_logs_with_traces() {
         .init()
         .unwrap();
 
+    let embedder = OpenAiLikeEmbedder.traced();
     let retriever = ChattyRetriever.traced();
     ragtrace::request("answer")
-        .run(retriever.retrieve(&Query::vector(&[1.0, 0.0]).top_k(1)))
+        .run(async {
+            embedder.embed(&["question"]).await?;
+            retriever
+                .retrieve(&Query::vector(&[1.0, 0.0]).top_k(1))
+                .await
+        })
         .await
         .unwrap();
 
@@ -88,6 +113,34 @@ async fn init_correlates_logs_with_traces() {
         .spans(&SpanQuery::new().step("retrieval"))
         .unwrap()
         .remove(0);
+    let root = store
+        .spans(&SpanQuery::new().roots_only().step("request"))
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        retrieval.trace_id, root.trace_id,
+        "the step is in the request's trace"
+    );
+    assert_eq!(retrieval.parent_span_id, Some(root.span_id));
+    // `init` installed the built-in prices: 1,000 tokens of
+    // text-embedding-3-small at $0.02 per 1M tokens.
+    let embedding = store
+        .spans(&SpanQuery::new().step("embeddings"))
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        embedding.cost_status,
+        Some(CostStatus::Priced),
+        "{embedding:#?}"
+    );
+    assert_eq!(embedding.cost, Some("0.00002".parse::<Usd>().unwrap()));
+    // The root carries the request's total as attributes (its cost column
+    // stays empty, so summing the column does not count the request twice).
+    assert_eq!(
+        root.attributes[keys::RAGTRACE_REQUEST_COST_PICOUSD],
+        20_000_000,
+        "{root:#?}"
+    );
     let names: Vec<&str> = retrieval.events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         names,

@@ -26,7 +26,9 @@ use super::guard::Telemetry;
 use super::logs::JsonLogFormat;
 use super::queue::{Driver, QueueConfig, QueueProcessor};
 use super::report::Reporter;
-use crate::pricing::Pricer;
+use crate::instrument::Options;
+use crate::pricing::{PriceTable, Pricer};
+use crate::tokens::Tokenizer;
 
 /// The store file used when none is configured.
 pub const DEFAULT_STORE_PATH: &str = "ragtrace.db";
@@ -79,7 +81,19 @@ pub struct TelemetryBuilder {
     trace_level: LevelFilter,
     shutdown_timeout: Duration,
     pricer: Option<Arc<dyn Pricer>>,
+    wrappers: WrapperOptions,
     report_interval: Duration,
+}
+
+/// What `init` does about the traced wrappers' process-wide [`Options`].
+enum WrapperOptions {
+    /// Price with the built-in table (plus `RAGTRACE_PRICING_DIR`) and count
+    /// with the tokenizer when a provider reports no usage.
+    Default,
+    /// Install these.
+    Given(Options),
+    /// Leave them alone.
+    Untouched,
 }
 
 impl std::fmt::Debug for TelemetryBuilder {
@@ -122,6 +136,7 @@ impl Default for TelemetryBuilder {
             trace_level: LevelFilter::INFO,
             shutdown_timeout: Duration::from_secs(5),
             pricer: None,
+            wrappers: WrapperOptions::Default,
             report_interval: Duration::from_secs(10),
         }
     }
@@ -232,6 +247,25 @@ impl TelemetryBuilder {
         self
     }
 
+    /// The [`Options`] that [`init`](Self::init) installs for every traced
+    /// wrapper without its own (pricer, token counter, content capture).
+    ///
+    /// Default: the built-in price table with `RAGTRACE_PRICING_DIR` layered
+    /// over it, and the [`Tokenizer`] for calls whose provider reports no
+    /// usage; capture off. Options installed before `init` are kept.
+    pub fn instrument_options(mut self, options: Options) -> Self {
+        self.wrappers = WrapperOptions::Given(options);
+        self
+    }
+
+    /// `init` leaves the wrappers' process-wide [`Options`] alone: no
+    /// pricer is installed, so spans are `unpriced` unless the application
+    /// installs one itself.
+    pub fn no_instrument_options(mut self) -> Self {
+        self.wrappers = WrapperOptions::Untouched;
+        self
+    }
+
     /// Prints each finished request as a tree on standard error (default:
     /// `RAGTRACE_CONSOLE`, or `console` in `OTEL_TRACES_EXPORTER`).
     pub fn console(mut self, on: bool) -> Self {
@@ -296,11 +330,21 @@ impl TelemetryBuilder {
     /// Installs everything as the global subscriber: the OpenTelemetry layer
     /// with the configured sinks, log output filtered by `RUST_LOG`, and the
     /// `log` crate bridge. Also makes the tracer provider and the W3C trace
-    /// context propagator OpenTelemetry's global ones.
-    pub fn init(self) -> Result<Telemetry, TelemetryError> {
+    /// context propagator OpenTelemetry's global ones, and installs the
+    /// wrappers' [`Options`] (see [`instrument_options`](Self::instrument_options)).
+    pub fn init(mut self) -> Result<Telemetry, TelemetryError> {
+        let options = self.wrapper_options()?;
         let (dispatch, telemetry) = self.dispatch()?;
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|_| TelemetryError::SubscriberAlreadySet)?;
+        if let Some(options) = options
+            && options.install().is_err()
+        {
+            tracing::debug!(
+                target: super::report::TARGET,
+                "traced wrappers keep the options installed before telemetry::init"
+            );
+        }
         if tracing_log::LogTracer::init().is_err() {
             tracing::warn!(
                 target: super::report::TARGET,
@@ -362,6 +406,26 @@ impl TelemetryBuilder {
             .tracer
             .map(|tracer| otel_layer(tracer).with_filter(parts.trace_filter));
         Ok((layer, parts.telemetry))
+    }
+
+    /// The options `init` installs; the store sink prices with the same
+    /// table unless it was given its own pricer.
+    fn wrapper_options(&mut self) -> Result<Option<Options>, TelemetryError> {
+        match std::mem::replace(&mut self.wrappers, WrapperOptions::Untouched) {
+            WrapperOptions::Untouched => Ok(None),
+            WrapperOptions::Given(options) => Ok(Some(options)),
+            WrapperOptions::Default => {
+                let table: Arc<dyn Pricer> = Arc::new(PriceTable::from_env()?);
+                if self.pricer.is_none() {
+                    self.pricer = Some(Arc::clone(&table));
+                }
+                Ok(Some(
+                    Options::new()
+                        .shared_pricer(table)
+                        .token_counter(Tokenizer::new()),
+                ))
+            }
+        }
     }
 
     fn build(mut self) -> Result<Parts, TelemetryError> {

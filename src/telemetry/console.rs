@@ -257,9 +257,14 @@ fn root_line(root: &SpanRecord, spans: &[SpanRecord]) -> String {
                 )
             }),
     };
+    // Any estimated count makes the total an estimate.
+    let estimated = match a.get(keys::RAGTRACE_REQUEST_USAGE_ESTIMATED) {
+        Some(value) => value.as_bool().unwrap_or(false),
+        None => spans.iter().any(|s| s.usage.is_some_and(|u| u.estimated)),
+    };
     if input + output > 0 {
         text.push_str("  ");
-        text.push_str(&tokens(input, cached, output, 0, false));
+        text.push_str(&tokens(input, cached, output, 0, estimated));
     }
     let rolled_cost = a
         .get(keys::RAGTRACE_REQUEST_COST_PICOUSD)

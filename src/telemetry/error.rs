@@ -42,6 +42,9 @@ pub enum TelemetryError {
     #[cfg(feature = "store")]
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The price tables (`RAGTRACE_PRICING_DIR`) do not load.
+    #[error(transparent)]
+    Pricing(#[from] crate::pricing::LoadError),
     /// The log filter (`RUST_LOG` or the builder's) does not parse.
     #[error("log filter `{directives}`: {reason}")]
     LogFilter {

@@ -29,6 +29,13 @@
 //! | `store` | nothing else is configured, `RAGTRACE_DB` is set, or [`TelemetryBuilder::store`] | the embedded SQLite trace store, `ragtrace.db` unless told otherwise |
 //! | `console` | `RAGTRACE_CONSOLE=1`, `console` in `OTEL_TRACES_EXPORTER`, or [`TelemetryBuilder::console`] | each finished request as a tree on standard error |
 //!
+//! `init` also installs the traced wrappers' process-wide
+//! [`Options`](crate::instrument::Options), unless the application installed
+//! its own first: spans are priced from the built-in tables (with
+//! `RAGTRACE_PRICING_DIR` layered over them), and calls whose provider
+//! reports no usage get counted tokens, marked estimated
+//! ([`TelemetryBuilder::instrument_options`] changes this).
+//!
 //! Also read: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`,
 //! `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_HEADERS`,
