@@ -5,26 +5,29 @@
 //! ```
 //!
 //! The four steps are local stand-ins (a hashing embedder, the exact
-//! in-memory index, a context prompt, an extractive "model"), each wrapped in
-//! `Traced`, inside one `ragtrace::request`. A tiny OpenTelemetry exporter
-//! prints every span it receives, so you can see what ragtrace records
-//! without running a collector; in a service you would export over OTLP
-//! instead. Swap in `OpenAiEmbedder`, `QdrantRetriever` and `OpenAiChat`
-//! (features `openai`, `qdrant`) and the request code stays the same.
+//! in-memory index, the built-in `ContextPrompt`, an extractive "model"), each wrapped in
+//! `Traced`, inside one `ragtrace::request`. `ragtrace::telemetry` prints the
+//! finished request as a tree on standard error and writes its spans to the
+//! SQLite store `ragtrace.db` (or the file named by `RAGTRACE_DB`); with
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set they go to that collector instead. The
+//! local models are priced from a price table given in code, as a team would
+//! price its own self-hosted models. Swap in `OpenAiEmbedder`,
+//! `QdrantRetriever` and `OpenAiChat` (features `openai`, `qdrant`) and the
+//! request code stays the same; their models are priced from the built-in
+//! tables.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use ragtrace::instrument::TracedExt;
+use ragtrace::instrument::{Options, TracedExt};
 use ragtrace::integrations::memory::{Document, MemoryRetriever, Metric};
+use ragtrace::pricing::{PriceTable, Pricer};
+use ragtrace::prompt::{ContextPrompt, Template};
 use ragtrace::steps::{
-    ChatModel, ChatRequest, Completion, Embedder, Embeddings, Hit, Message, Prompt, PromptBuilder,
-    PromptStats, Query, Retriever, SingleChunk, StepInfo, StepKind, Usage, single_chunk,
+    ChatModel, ChatRequest, Completion, Embedder, Embeddings, PromptBuilder, Query, Retriever,
+    Role, SingleChunk, StepInfo, StepKind, Usage, single_chunk,
 };
-use tracing_subscriber::layer::SubscriberExt as _;
+use ragtrace::tokens::{Encoding, Tokenizer};
 
 const CORPUS: &[(&str, &str)] = &[
     (
@@ -61,19 +64,59 @@ const CORPUS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the two local models cost to run, in the format of `pricing/*.toml`
+/// (USD per 1M tokens). Layered over the built-in tables.
+const LOCAL_PRICES: &str = r#"
+provider = "local"
+
+[[model]]
+key = "hashing-256"
+mode = "embedding"
+
+[[model.price]]
+effective = 2025-01-01
+source = "https://example.com/our-gpu-costs"
+input = 0.01
+
+[[model]]
+key = "extractive-v0"
+mode = "chat"
+context_window = 8192
+
+[[model.price]]
+effective = 2025-01-01
+source = "https://example.com/our-gpu-costs"
+input = 0.05
+output = 0.20
+"#;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "how are spans exported?".to_owned());
 
-    // Tracing: tracing-opentelemetry into an SDK provider that prints spans.
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(PrintSpans)
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("offline_rag")));
-    tracing::subscriber::set_global_default(subscriber)?;
+    // One call at start-up: subscriber, sinks, and the wrappers' pricer.
+    let prices: Arc<dyn Pricer> = Arc::new(
+        PriceTable::builder()
+            .env_dir()
+            .toml("local-models.toml", LOCAL_PRICES)
+            .build()?,
+    );
+    let telemetry = ragtrace::telemetry::builder()
+        .service_name("offline-rag")
+        .console(true)
+        .pricer(Arc::clone(&prices))
+        .instrument_options(
+            Options::new()
+                .shared_pricer(prices)
+                .token_counter(Tokenizer::new()),
+        )
+        .init()?;
+
+    // Load the tokenizer's tables now, so that the first request does not
+    // pay for it (the prompt builder and the usage fallback count tokens).
+    Encoding::O200kBase.preload();
 
     // The steps, each wrapped once at start-up.
     let embedder = HashingEmbedder.traced();
@@ -86,7 +129,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         index.insert(Document::new(*id, vector).with_content(*text))?;
     }
     let retriever = index.traced();
-    let prompt = ContextPrompt { budget_words: 40 }.traced();
+    // The built-in prompt builder: the best chunks that fit 120 tokens.
+    let prompt = ContextPrompt::new(Template::default())
+        .model("extractive-v0")
+        .budget(120)
+        .traced();
     let llm = Extractive.traced();
 
     // One request: one trace, four child spans, exact totals.
@@ -105,17 +152,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, Box<dyn std::error::Error>>((answer, hits))
         })
         .await?;
-    provider.force_flush()?;
+    // Flushing prints the tree and commits the spans to the store.
+    telemetry.flush()?;
 
-    println!("\nquestion: {question}");
+    println!("question: {question}");
     println!("answer:   {}", answer.content);
     for hit in &hits {
         println!("  {:>10}  score {:.3}", hit.id, hit.score);
     }
+    // The request's own totals, readable in code whatever the sinks are.
     let summary = request.summary();
     println!(
-        "tokens: {} in, {} out over {} steps",
-        summary.usage.input_tokens, summary.usage.output_tokens, summary.steps
+        "tokens: {} in, {} out over {} steps; cost ${} ({})",
+        summary.usage.input_tokens,
+        summary.usage.output_tokens,
+        summary.steps,
+        summary.cost,
+        summary
+            .cost_status
+            .map_or_else(|| "no cost".to_owned(), |s| s.to_string()),
     );
     for kind in StepKind::ALL {
         let step = summary.step(kind);
@@ -126,34 +181,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             step.duration
         );
     }
-    provider.shutdown()?;
-    Ok(())
-}
-
-/// Prints each finished span: name, kind, and its attributes.
-#[derive(Debug)]
-struct PrintSpans;
-
-impl SpanExporter for PrintSpans {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        for span in batch {
-            let took = span
-                .end_time
-                .duration_since(span.start_time)
-                .unwrap_or(Duration::ZERO);
-            println!("span {:?} ({:?}, {took:?})", span.name, span.span_kind);
-            let mut attributes: Vec<_> = span
-                .attributes
-                .iter()
-                .map(|kv| format!("{} = {}", kv.key, kv.value))
-                .collect();
-            attributes.sort();
-            for line in attributes {
-                println!("    {line}");
-            }
-        }
-        Ok(())
+    if let Some(path) = telemetry.store_path() {
+        println!("spans stored in {}", path.display());
     }
+    telemetry.shutdown()?;
+    Ok(())
 }
 
 /// Words, lower-cased, without punctuation.
@@ -203,43 +235,9 @@ impl Embedder for HashingEmbedder {
     }
 }
 
-/// Puts the best hits into the prompt while they fit a word budget.
-struct ContextPrompt {
-    budget_words: usize,
-}
-
-impl PromptBuilder for ContextPrompt {
-    type Error = Infallible;
-
-    async fn build(&self, question: &str, hits: &[Hit]) -> Result<Prompt, Infallible> {
-        let mut context = Vec::new();
-        let mut used = 0;
-        for hit in hits {
-            let text = hit.content.as_deref().unwrap_or("");
-            let size = words(text).count();
-            if used + size > self.budget_words {
-                break;
-            }
-            used += size;
-            context.push(text);
-        }
-        let system = "Answer from the context only.";
-        let user = format!("Context:\n{}\n\nQuestion: {question}", context.join("\n"));
-        let stats = PromptStats::new((words(system).count() + words(&user).count()) as u64)
-            .with_context(used as u64, hits.len() as u64, context.len() as u64, 0)
-            .with_budget(self.budget_words as u64);
-        Ok(Prompt::new(
-            vec![Message::system(system), Message::user(user)],
-            stats,
-        ))
-    }
-
-    fn describe(&self) -> StepInfo<'_> {
-        StepInfo::new().template("context-v1", Some("1"))
-    }
-}
-
-/// Answers with the context line that shares most content words with the question.
+/// Answers with the context chunk that shares most content words with the
+/// question. Reports no usage, as many local servers do: the wrapper then
+/// counts the tokens itself and marks them estimated.
 struct Extractive;
 
 impl ChatModel for Extractive {
@@ -247,29 +245,35 @@ impl ChatModel for Extractive {
     type Stream = SingleChunk<Infallible>;
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, Infallible> {
-        let prompt = request
-            .messages
-            .iter()
-            .map(|m| m.content.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let (context, question) = prompt.split_once("Question:").unwrap_or((&prompt, ""));
-        // Content words of the question, each counted once per line.
-        let asked: Vec<String> = words(question).filter(|w| w.len() > 3).collect();
+        let text_of = |role: Role| {
+            request
+                .messages
+                .iter()
+                .filter(|m| m.role == role)
+                .map(|m| m.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        // The built-in template puts the context in the system message, after
+        // "Context:", one chunk per paragraph; the question is the user's.
+        let system = text_of(Role::System);
+        let context = system.split_once("Context:").map_or("", |(_, c)| c);
+        let asked: Vec<String> = words(&text_of(Role::User))
+            .filter(|w| w.len() > 3)
+            .collect();
         let answer = context
-            .lines()
-            .filter(|line| !line.is_empty() && !line.starts_with("Context:"))
-            .max_by_key(|line| {
-                let line: Vec<String> = words(line).collect();
-                asked.iter().filter(|w| line.contains(w)).count()
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|chunk| !chunk.is_empty())
+            .max_by_key(|chunk| {
+                let chunk: Vec<String> = words(chunk).collect();
+                asked.iter().filter(|w| chunk.contains(w)).count()
             })
             .unwrap_or("I don't know.")
             .to_owned();
-        let usage = Usage::new(words(&prompt).count() as u64, words(&answer).count() as u64);
         Ok(Completion::new(answer)
             .with_model("extractive-v0")
-            .with_finish_reason("stop")
-            .with_usage(usage))
+            .with_finish_reason("stop"))
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<Self::Stream, Infallible> {

@@ -66,6 +66,12 @@ pub mod telemetry;
 pub mod tokens;
 
 pub use instrument::{Request, request};
+
+/// The README's code, compiled as a doc test (it sets telemetry up, so
+/// only with that feature).
+#[cfg(all(doctest, feature = "telemetry"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use integrations::MemoryRetriever;
 #[cfg(feature = "openai")]
 pub use integrations::openai::{OpenAiChat, OpenAiEmbedder};

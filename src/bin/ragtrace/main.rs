@@ -13,7 +13,7 @@ mod pricing_args;
 mod serve;
 mod tokens;
 
-/// Reads ragtrace traces back: cost reports, trace trees, retrieval drift.
+/// ragtrace: model prices, token counts, and OTLP traces into the trace store.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
 struct Cli {
