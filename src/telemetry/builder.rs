@@ -27,7 +27,7 @@ use super::logs::JsonLogFormat;
 use super::queue::{Driver, QueueConfig, QueueProcessor};
 use super::report::Reporter;
 use crate::instrument::Options;
-use crate::pricing::{PriceTable, Pricer};
+use crate::pricing::{PRICING_DIR_ENV, PriceTable, Pricer};
 use crate::tokens::Tokenizer;
 
 /// The store file used when none is configured.
@@ -415,7 +415,18 @@ impl TelemetryBuilder {
             WrapperOptions::Untouched => Ok(None),
             WrapperOptions::Given(options) => Ok(Some(options)),
             WrapperOptions::Default => {
-                let table: Arc<dyn Pricer> = Arc::new(PriceTable::from_env()?);
+                // The directory comes through the builder's environment, so
+                // `ignore_env` and `env_from` hold for it too.
+                let mut prices = PriceTable::builder();
+                if let Some(dir) = self
+                    .env
+                    .as_ref()
+                    .and_then(|lookup| lookup(PRICING_DIR_ENV))
+                    .filter(|dir| !dir.trim().is_empty())
+                {
+                    prices = prices.dir(dir);
+                }
+                let table: Arc<dyn Pricer> = Arc::new(prices.build()?);
                 if self.pricer.is_none() {
                     self.pricer = Some(Arc::clone(&table));
                 }
@@ -721,5 +732,61 @@ where
                 .boxed(),
         ),
         LogFormat::Off => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(dir: &std::path::Path) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+        let dir = dir.display().to_string();
+        move |name| (name == PRICING_DIR_ENV).then(|| dir.clone())
+    }
+
+    #[test]
+    fn the_default_pricer_reads_the_pricing_dir_through_the_builders_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("local.toml"),
+            "provider = \"local\"\n\n[[model]]\nkey = \"my-llm\"\nmode = \"chat\"\n\n\
+             [[model.price]]\neffective = 2025-01-01\nsource = \"https://example.com\"\n\
+             input = 1.0\noutput = 2.0\n",
+        )
+        .unwrap();
+        let mut builder = TelemetryBuilder::new().env_from(env(dir.path()));
+        let options = builder.wrapper_options().unwrap().unwrap();
+        assert!(options.has_pricer());
+        let usage = crate::steps::Usage::new(1_000_000, 0);
+        let request = crate::pricing::PriceRequest::new(
+            "my-llm",
+            crate::steps::StepKind::Chat,
+            &usage,
+            std::time::SystemTime::now(),
+        );
+        let pricer = builder.pricer.as_ref().expect("the store sink shares it");
+        assert_eq!(
+            pricer.price(&request).total,
+            "1".parse::<crate::pricing::Usd>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_broken_pricing_dir_fails_set_up_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.toml"), "provider = \n").unwrap();
+        let mut builder = TelemetryBuilder::new().env_from(env(dir.path()));
+        let error = builder.wrapper_options().unwrap_err();
+        assert!(matches!(error, TelemetryError::Pricing(_)), "{error}");
+        assert!(error.to_string().contains("bad.toml"), "{error}");
+    }
+
+    #[test]
+    fn ignore_env_uses_the_builtin_tables_only() {
+        let mut builder = TelemetryBuilder::new().ignore_env();
+        assert!(builder.wrapper_options().unwrap().is_some());
+        let mut untouched = TelemetryBuilder::new().ignore_env().no_instrument_options();
+        assert!(untouched.wrapper_options().unwrap().is_none());
+        assert!(untouched.pricer.is_none());
     }
 }

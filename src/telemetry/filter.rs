@@ -27,6 +27,12 @@ pub const EXPORTER_TARGETS: &[&str] = &[
     TARGET,
 ];
 
+/// Targets whose events carry raw provider bodies: `async-openai` logs a
+/// whole response body at `ERROR` when it cannot decode it, which may hold
+/// completion text. Kept out of spans so that content stays opt-in (the
+/// log output, which the application configures, still has them).
+pub const CONTENT_TARGETS: &[&str] = &["async_openai::error"];
+
 /// A filter that lets everything through except the exporter's own
 /// traffic ([`EXPORTER_TARGETS`]). Put it on any OpenTelemetry layer:
 ///
@@ -46,9 +52,9 @@ pub fn without_exporter_traffic() -> Targets {
 
 /// What ragtrace's OpenTelemetry layer records: every ragtrace span, other
 /// crates' spans and events at `level` and above, and never the exporter's
-/// traffic.
+/// traffic or raw provider bodies ([`CONTENT_TARGETS`]).
 pub(crate) fn traced(level: LevelFilter) -> Targets {
-    EXPORTER_TARGETS.iter().fold(
+    EXPORTER_TARGETS.iter().chain(CONTENT_TARGETS).fold(
         Targets::new()
             .with_default(level)
             .with_target("ragtrace", LevelFilter::TRACE),
@@ -69,12 +75,15 @@ mod tests {
             "hyper_util::client",
             "tonic::transport",
             "opentelemetry_sdk::trace",
+            "async_openai::error",
             TARGET,
         ] {
             assert!(!filter.would_enable(target, &Level::ERROR), "{target}");
         }
         assert!(filter.would_enable("ragtrace", &Level::TRACE));
         assert!(filter.would_enable("my_app::handler", &Level::INFO));
+        // async-openai's retry warnings still become span events.
+        assert!(filter.would_enable("async_openai::middleware::retry", &Level::WARN));
         assert!(!filter.would_enable("my_app::handler", &Level::DEBUG));
     }
 }

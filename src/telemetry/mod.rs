@@ -13,7 +13,7 @@
 //! [`init`] installs a `tracing-subscriber` registry with
 //! - the OpenTelemetry layer, recording ragtrace's spans and other crates'
 //!   spans at `INFO` and above, but never the exporter's own traffic
-//!   ([`EXPORTER_TARGETS`]);
+//!   ([`EXPORTER_TARGETS`]) or raw provider bodies ([`CONTENT_TARGETS`]);
 //! - a log output layer filtered by `RUST_LOG` (text, or JSON lines with
 //!   `trace_id` and `span_id`: [`LogFormat`]);
 //! - the bridge that turns `log` crate records into `tracing` events, so
@@ -66,7 +66,7 @@ pub use builder::{DEFAULT_STORE_PATH, TelemetryBuilder};
 pub use console::ConsoleExporter;
 pub use env::{LogFormat, OtlpProtocol};
 pub use error::TelemetryError;
-pub use filter::{EXPORTER_TARGETS, without_exporter_traffic};
+pub use filter::{CONTENT_TARGETS, EXPORTER_TARGETS, without_exporter_traffic};
 pub use guard::Telemetry;
 pub use logs::JsonLogFormat;
 pub use queue::{QueueConfig, QueueProcessor, SinkStats};
