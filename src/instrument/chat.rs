@@ -23,19 +23,18 @@ impl<T: ChatModel> ChatModel for Traced<T> {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<Completion, T::Error>> + Send {
+        let call = self.inner.chat(request);
         if nobody_listens() {
-            return Either::Left(self.inner.chat(request));
+            return Either::Left(call);
         }
         let info = self.inner.describe();
         let span = chat_span(&info);
-        let call = self.inner.chat(request);
         let Some(scope) = StepScope::start(StepKind::Chat, span, self.options()) else {
             return Either::Left(call);
         };
         // Boxed so that an unobserved call's future stays as small as the inner one.
         Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            let info = self.inner.describe();
             let options = self.options();
             match &result {
                 Ok(completion) => {
@@ -89,22 +88,19 @@ impl<T: ChatModel> ChatModel for Traced<T> {
         &self,
         request: &ChatRequest,
     ) -> impl Future<Output = Result<Self::Stream, T::Error>> + Send {
-        if nobody_listens() {
-            return Either::Left(
-                self.inner
-                    .chat_stream(request)
-                    .map_ok(TracedStream::bare as fn(T::Stream) -> Self::Stream),
-            );
-        }
-        let info = self.inner.describe();
-        let span = chat_span(&info);
         let call = self.inner.chat_stream(request);
-        let Some(scope) = StepScope::start(StepKind::Chat, span, self.options()) else {
+        let observed = if nobody_listens() {
+            None
+        } else {
+            let info = self.inner.describe();
+            StepScope::start(StepKind::Chat, chat_span(&info), self.options())
+                .map(|scope| (scope, info))
+        };
+        let Some((scope, info)) = observed else {
             return Either::Left(call.map_ok(TracedStream::bare as fn(T::Stream) -> Self::Stream));
         };
         Either::Right(Box::pin(async move {
             let opened = InSpan::new(&scope.span, call).await;
-            let info = self.inner.describe();
             let options = self.options();
             match opened {
                 Ok(stream) => {

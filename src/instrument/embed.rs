@@ -12,8 +12,9 @@ impl<T: Embedder> Embedder for Traced<T> {
     type Error = T::Error;
 
     fn embed(&self, inputs: &[&str]) -> impl Future<Output = Result<Embeddings, T::Error>> + Send {
+        let call = self.inner.embed(inputs);
         if nobody_listens() {
-            return Either::Left(self.inner.embed(inputs));
+            return Either::Left(call);
         }
         let info = self.inner.describe();
         let span = tracing::info_span!(
@@ -24,14 +25,12 @@ impl<T: Embedder> Embedder for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "embeddings",
             { keys::GEN_AI_REQUEST_MODEL } = info.model,
         );
-        let call = self.inner.embed(inputs);
         let Some(scope) = StepScope::start(StepKind::Embeddings, span, self.options()) else {
             return Either::Left(call);
         };
         // Boxed so that an unobserved call's future stays as small as the inner one.
         Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            let info = self.inner.describe();
             let options = self.options();
             let common = |a: &mut Attrs| {
                 shared::describe(a, &info);

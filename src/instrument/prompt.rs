@@ -17,8 +17,9 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
         question: &str,
         hits: &[Hit],
     ) -> impl Future<Output = Result<Prompt, T::Error>> + Send {
+        let call = self.inner.build(question, hits);
         if nobody_listens() {
-            return Either::Left(self.inner.build(question, hits));
+            return Either::Left(call);
         }
         let info = self.inner.describe();
         let span = tracing::info_span!(
@@ -28,14 +29,12 @@ impl<T: PromptBuilder> PromptBuilder for Traced<T> {
             { keys::OTEL_KIND } = "internal",
             { keys::GEN_AI_PROMPT_NAME } = info.template,
         );
-        let call = self.inner.build(question, hits);
         let Some(scope) = StepScope::start(StepKind::Prompt, span, self.options()) else {
             return Either::Left(call);
         };
         // Boxed so that an unobserved call's future stays as small as the inner one.
         Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            let info = self.inner.describe();
             let options = self.options();
             let common = |a: &mut Attrs| {
                 a.str(

@@ -15,8 +15,9 @@ impl<T: Retriever> Retriever for Traced<T> {
     type Error = T::Error;
 
     fn retrieve(&self, query: &Query<'_>) -> impl Future<Output = Result<Hits, T::Error>> + Send {
+        let call = self.inner.retrieve(query);
         if nobody_listens() {
-            return Either::Left(self.inner.retrieve(query));
+            return Either::Left(call);
         }
         let info = self.inner.describe();
         let span = tracing::info_span!(
@@ -27,14 +28,12 @@ impl<T: Retriever> Retriever for Traced<T> {
             { keys::GEN_AI_OPERATION_NAME } = "retrieval",
             { keys::GEN_AI_DATA_SOURCE_ID } = info.data_source,
         );
-        let call = self.inner.retrieve(query);
         let Some(scope) = StepScope::start(StepKind::Retrieval, span, self.options()) else {
             return Either::Left(call);
         };
         // Boxed so that an unobserved call's future stays as small as the inner one.
         Either::Right(Box::pin(async move {
             let result = InSpan::new(&scope.span, call).await;
-            let info = self.inner.describe();
             let options = self.options();
             let top_k = query.top_k.or(info.top_k);
             let query_text = query.text;
