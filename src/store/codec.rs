@@ -376,13 +376,16 @@ fn parse_object(text: &str) -> Result<Attributes, String> {
     }
 }
 
+fn parse_array(text: &str) -> Result<Vec<Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(_) => Err("not a JSON array".to_owned()),
+        Err(e) => Err(format!("invalid JSON: {e}")),
+    }
+}
+
 fn parse_events(text: &str) -> Result<Vec<SpanEvent>, String> {
-    let Value::Array(items) =
-        serde_json::from_str::<Value>(text).map_err(|e| format!("invalid JSON: {e}"))?
-    else {
-        return Err("not a JSON array".to_owned());
-    };
-    items
+    parse_array(text)?
         .into_iter()
         .map(|item| {
             let Value::Object(mut item) = item else {
@@ -407,12 +410,7 @@ fn parse_events(text: &str) -> Result<Vec<SpanEvent>, String> {
 }
 
 fn parse_links(text: &str) -> Result<Vec<SpanLink>, String> {
-    let Value::Array(items) =
-        serde_json::from_str::<Value>(text).map_err(|e| format!("invalid JSON: {e}"))?
-    else {
-        return Err("not a JSON array".to_owned());
-    };
-    items
+    parse_array(text)?
         .into_iter()
         .map(|item| {
             let Value::Object(mut item) = item else {
