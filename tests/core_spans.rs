@@ -13,79 +13,14 @@ use futures_util::StreamExt;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use ragtrace::instrument::keys::*;
-use ragtrace::instrument::{Options, RequestFutureExt, Traced, TracedExt};
-use ragtrace::pricing::{Cost, CostStatus, PriceRequest, Usd};
-use ragtrace::steps::{ChatModel, ChatRequest, Embedder, PromptBuilder, Query, Retriever, Usage};
+use ragtrace::instrument::{Options, RequestFutureExt, TracedExt};
+use ragtrace::pricing::{CostStatus, Usd};
+use ragtrace::steps::{ChatModel, ChatRequest, Embedder, Query, Retriever, Usage};
 use support::otlp::ExportedSpan;
 use support::pipeline::Pipeline;
+use support::rag::{Rag, flat_price};
 use support::steps::*;
 use tracing::Instrument;
-
-/// A flat pricer: gpt-4o-mini-like rates for every model, exact arithmetic.
-fn flat_price(request: &PriceRequest<'_>) -> Cost {
-    let rate = |s: &str| s.parse::<Usd>().unwrap();
-    let u = request.usage;
-    Cost::from_parts(
-        rate("0.15").per_million_tokens(u.uncached_input_tokens()),
-        rate("0.075").per_million_tokens(u.cache_read_input_tokens),
-        rate("0.1875").per_million_tokens(u.cache_write_input_tokens),
-        rate("0.60").per_million_tokens(u.visible_output_tokens()),
-        rate("0.60").per_million_tokens(u.reasoning_output_tokens),
-    )
-    .with_provenance(request.model, "2024-07-18", "standard")
-}
-
-struct Steps {
-    embedder: Traced<ScriptedEmbedder>,
-    retriever: Traced<ScriptedRetriever>,
-    prompt: Traced<ScriptedPrompt>,
-    chat: Traced<ScriptedChat>,
-}
-
-fn steps(options: Options) -> Steps {
-    let options = Arc::new(options);
-    let mut embedder = ScriptedEmbedder::new("text-embedding-3-small", 1536);
-    embedder.usage_per_input = Some(Usage::new(7, 0));
-    let mut chat = ScriptedChat::new("gpt-4o-mini", &["A trace ", "is a tree ", "of spans."]);
-    chat.usage = Some(
-        Usage::new(1200, 80)
-            .with_cache_read(1024)
-            .with_reasoning(16),
-    );
-    Steps {
-        embedder: embedder.traced().with_options(options.clone()),
-        retriever: ScriptedRetriever {
-            collection: "docs".into(),
-            hits: sample_hits(),
-            fail: None,
-        }
-        .traced()
-        .with_options(options.clone()),
-        prompt: ScriptedPrompt {
-            template: "rag-default".into(),
-            max_chunks: 2,
-        }
-        .traced()
-        .with_options(options.clone()),
-        chat: chat.traced().with_options(options),
-    }
-}
-
-/// The four steps, in order, as a service would run them.
-async fn answer(steps: &Steps, question: &str) -> Result<String, Failure> {
-    let query = steps.embedder.embed(&[question]).await?;
-    let vector = query.first().unwrap_or_default();
-    let hits = steps
-        .retriever
-        .retrieve(&Query::vector(vector).text(question).top_k(3))
-        .await?;
-    let prompt = steps.prompt.build(question, &hits).await?;
-    let request = ChatRequest::from(prompt)
-        .temperature(0.2)
-        .max_tokens(256)
-        .top_p(0.9);
-    Ok(steps.chat.chat(&request).await?.content)
-}
 
 fn by_name<'a>(spans: &'a [ExportedSpan], name: &str) -> &'a ExportedSpan {
     spans
@@ -152,13 +87,13 @@ fn assert_root_totals_match_children(spans: &[ExportedSpan], root: &ExportedSpan
 #[test]
 fn a_request_is_one_trace_with_the_expected_tree_names_kinds_and_typed_attributes() {
     let pipeline = Pipeline::new();
-    let steps = steps(Options::new().pricer(flat_price));
+    let steps = Rag::with_options(Options::new().pricer(flat_price));
     let (answer, summary) = pipeline.block_on(async {
         let request = ragtrace::request("answer")
             .user("u-42")
             .session("s-7")
             .tag("beta");
-        let answer = request.run(answer(&steps, "what is a span?")).await;
+        let answer = request.run(steps.answer("what is a span?")).await;
         (answer, request.summary())
     });
     assert_eq!(answer.unwrap(), "A trace is a tree of spans.");
@@ -356,7 +291,7 @@ fn a_request_is_one_trace_with_the_expected_tree_names_kinds_and_typed_attribute
 #[test]
 fn concurrent_and_spawned_steps_are_children_and_add_up_exactly() {
     let pipeline = Pipeline::new();
-    let steps = Arc::new(steps(Options::new().pricer(flat_price)));
+    let steps = Arc::new(Rag::with_options(Options::new().pricer(flat_price)));
     let summary = pipeline.block_on(async {
         let request = ragtrace::request("fan-out");
         request
@@ -418,7 +353,7 @@ fn concurrent_and_spawned_steps_are_children_and_add_up_exactly() {
 #[test]
 fn many_requests_at_once_are_separate_traces_with_their_own_totals() {
     let pipeline = Pipeline::new();
-    let steps = Arc::new(steps(Options::new().pricer(flat_price)));
+    let steps = Arc::new(Rag::with_options(Options::new().pricer(flat_price)));
     pipeline.block_on(async {
         let mut tasks = Vec::new();
         for i in 0..24 {
@@ -432,7 +367,7 @@ fn many_requests_at_once_are_separate_traces_with_their_own_totals() {
                     .run(async {
                         steps.embedder.embed(&refs).await.unwrap();
                         tokio::task::yield_now().await;
-                        answer(&steps, "q").await.unwrap();
+                        steps.answer("q").await.unwrap();
                     })
                     .await;
                 assert_eq!(request.summary().usage.input_tokens, 7 * (i + 1) + 7 + 1200);
@@ -466,13 +401,13 @@ fn many_requests_at_once_are_separate_traces_with_their_own_totals() {
 #[test]
 fn failures_are_returned_unchanged_and_recorded_with_status_and_error_type() {
     let pipeline = Pipeline::new();
-    let mut steps = steps(Options::new().pricer(flat_price));
+    let mut steps = Rag::with_options(Options::new().pricer(flat_price));
     let mut failing = steps.chat.inner().clone();
     failing.fail = Some(Failure::RateLimited(30));
     steps.chat = failing.traced();
     let (result, summary) = pipeline.block_on(async {
         let request = ragtrace::request("answer");
-        let result = request.run(answer(&steps, "q")).await;
+        let result = request.run(steps.answer("q")).await;
         (result, request.summary())
     });
     assert_eq!(result, Err(Failure::RateLimited(30)));
@@ -630,13 +565,13 @@ fn question_with_secrets() -> String {
 #[test]
 fn content_is_absent_by_default() {
     let pipeline = Pipeline::new();
-    let steps = steps(Options::new());
+    let steps = Rag::with_options(Options::new());
     let question = question_with_secrets();
     pipeline
         .block_on(
             ragtrace::request("answer")
                 .input(question.clone())
-                .run(answer(&steps, &question)),
+                .run(steps.answer(&question)),
         )
         .unwrap();
     let spans = pipeline.finish();
@@ -667,13 +602,13 @@ fn content_is_absent_by_default() {
 fn captured_content_is_redacted_and_truncated() {
     let pipeline = Pipeline::new();
     let options = Options::new().capture(ragtrace::instrument::Capture::on().max_bytes(400));
-    let steps = steps(options.clone());
+    let steps = Rag::with_options(options.clone());
     let question = question_with_secrets();
     let request = ragtrace::request("answer")
         .input(question.clone())
         .with_options(options);
     pipeline
-        .block_on(request.run(answer(&steps, &question)))
+        .block_on(request.run(steps.answer(&question)))
         .unwrap();
     let spans = pipeline.finish();
     for span in &spans {
@@ -777,10 +712,10 @@ fn odd_data_never_panics_and_is_recorded_sanely() {
 #[test]
 fn without_a_pricer_usage_is_recorded_and_cost_is_unpriced_not_zero() {
     let pipeline = Pipeline::new();
-    let steps = steps(Options::new());
+    let steps = Rag::with_options(Options::new());
     let summary = pipeline.block_on(async {
         let request = ragtrace::request("answer");
-        request.run(answer(&steps, "q")).await.unwrap();
+        request.run(steps.answer("q")).await.unwrap();
         request.summary()
     });
     assert_eq!(summary.cost_status, Some(CostStatus::Unpriced));

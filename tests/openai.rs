@@ -20,13 +20,13 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use ragtrace::instrument::keys::*;
 use ragtrace::instrument::{Capture, Options, TracedExt};
 use ragtrace::integrations::openai::{OpenAiChat, OpenAiEmbedder};
-use ragtrace::pricing::{Cost, PriceRequest, Usd};
 use ragtrace::steps::{ChatModel, ChatRequest, Embedder, Message};
 use ragtrace::tokens::{TokenCount, TokenCounter};
 use serde_json::json;
 use support::openai_server::*;
 use support::otlp::ExportedSpan;
 use support::pipeline::Pipeline;
+use support::rag::flat_price;
 
 /// Looks like a real project key, so it is the kind of secret that must never leak.
 const KEY: &str = "sk-proj-T3stK3yNeverInSpans0123456789abcdefXYZ";
@@ -72,20 +72,6 @@ impl TokenCounter for WordCounter {
             .sum();
         TokenCount::approximate(words + 3)
     }
-}
-
-/// gpt-4o-mini-like rates for every model, exact arithmetic.
-fn flat_price(request: &PriceRequest<'_>) -> Cost {
-    let rate = |s: &str| s.parse::<Usd>().unwrap();
-    let u = request.usage;
-    Cost::from_parts(
-        rate("0.15").per_million_tokens(u.uncached_input_tokens()),
-        rate("0.075").per_million_tokens(u.cache_read_input_tokens),
-        rate("0.1875").per_million_tokens(u.cache_write_input_tokens),
-        rate("0.60").per_million_tokens(u.visible_output_tokens()),
-        rate("0.60").per_million_tokens(u.reasoning_output_tokens),
-    )
-    .with_provenance(request.model, "2024-07-18", "standard")
 }
 
 fn only(spans: &[ExportedSpan], name: &str) -> ExportedSpan {

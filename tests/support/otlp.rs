@@ -47,22 +47,7 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts a receiver on an ephemeral port of 127.0.0.1 (inside a tokio runtime).
     pub async fn start() -> OtlpReceiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let collector = Collector::default();
-        let service = TraceServiceServer::new(collector.clone());
-        let server = tokio::spawn(async move {
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(TcpListenerStream::new(listener))
-                .await
-                .unwrap();
-        });
-        OtlpReceiver {
-            addr,
-            collector,
-            _server: server,
-        }
+        OtlpReceiver::start_with("127.0.0.1:0".parse().unwrap(), false).await
     }
 
     pub fn endpoint(&self) -> String {

@@ -13,35 +13,19 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Dispatch;
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 use super::otlp::{ExportedSpan, OtlpReceiver};
+use super::rag::Scoped;
 
 pub struct Pipeline {
     /// Runs the receiver and the exporter's connection.
     infra: tokio::runtime::Runtime,
     /// Runs the code under test, with the test's subscriber on every thread.
-    runtime: tokio::runtime::Runtime,
+    scoped: Scoped,
     receiver: OtlpReceiver,
     provider: SdkTracerProvider,
-    dispatch: Dispatch,
-}
-
-/// Targets of the exporter's own traffic: tracing them would feed the
-/// exporter its own spans.
-pub fn export_filter() -> Targets {
-    Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("h2", LevelFilter::OFF)
-        .with_target("hyper", LevelFilter::OFF)
-        .with_target("hyper_util", LevelFilter::OFF)
-        .with_target("tonic", LevelFilter::OFF)
-        .with_target("tower", LevelFilter::OFF)
-        .with_target("reqwest", LevelFilter::OFF)
-        .with_target("opentelemetry", LevelFilter::OFF)
-        .with_target("opentelemetry_sdk", LevelFilter::OFF)
-        .with_target("opentelemetry_otlp", LevelFilter::OFF)
 }
 
 impl Pipeline {
@@ -72,38 +56,25 @@ impl Pipeline {
         let subscriber = tracing_subscriber::registry().with(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
-                .with_filter(export_filter()),
+                .with_filter(ragtrace::telemetry::without_exporter_traffic()),
         );
-        let dispatch = Dispatch::new(subscriber);
-        let for_workers = dispatch.clone();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .on_thread_start(move || {
-                // The guard would restore the previous default when dropped;
-                // the thread ends with the runtime, so keep it set.
-                std::mem::forget(tracing::dispatcher::set_default(&for_workers));
-            })
-            .build()
-            .unwrap();
         Pipeline {
             infra,
-            runtime,
+            scoped: Scoped::new(Dispatch::new(subscriber)),
             receiver,
             provider,
-            dispatch,
         }
     }
 
     /// Runs `future` on the test's runtime with the test's subscriber.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        tracing::dispatcher::with_default(&self.dispatch, || self.runtime.block_on(future))
+        self.scoped.block_on(future)
     }
 
     /// Flushes the exporter and returns everything the receiver got.
     pub fn finish(self) -> Vec<ExportedSpan> {
         // Finish the code under test first, so every span has closed.
-        drop(self.runtime);
+        drop(self.scoped);
         self.provider.force_flush().unwrap();
         let spans = self.receiver.spans();
         let _ = self.provider.shutdown();
@@ -113,8 +84,6 @@ impl Pipeline {
 
     /// The dispatcher of this test, for running code outside `block_on`.
     pub fn dispatch(&self) -> &Dispatch {
-        &self.dispatch
+        self.scoped.dispatch()
     }
 }
-
-use tracing_subscriber::Layer as _;

@@ -41,7 +41,7 @@ impl Rag {
 
     pub fn with_options(options: Options) -> Rag {
         let options = Arc::new(options);
-        let mut embedder = ScriptedEmbedder::new("text-embedding-3-small", 8);
+        let mut embedder = ScriptedEmbedder::new("text-embedding-3-small", 1536);
         embedder.usage_per_input = Some(Usage::new(7, 0));
         let mut chat = ScriptedChat::new("gpt-4o-mini", &["A trace ", "is a tree ", "of spans."]);
         chat.usage = Some(
@@ -77,7 +77,10 @@ impl Rag {
             .retrieve(&Query::vector(vector).text(question).top_k(3))
             .await?;
         let prompt = self.prompt.build(question, &hits).await?;
-        let request = ChatRequest::from(prompt).temperature(0.2).max_tokens(256);
+        let request = ChatRequest::from(prompt)
+            .temperature(0.2)
+            .max_tokens(256)
+            .top_p(0.9);
         Ok(self.chat.chat(&request).await?.content)
     }
 
@@ -104,6 +107,8 @@ impl Scoped {
             .worker_threads(2)
             .enable_all()
             .on_thread_start(move || {
+                // The guard would restore the previous default when dropped;
+                // the thread ends with the runtime, so keep it set.
                 std::mem::forget(tracing::dispatcher::set_default(&for_workers));
             })
             .build()
