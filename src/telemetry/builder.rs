@@ -247,8 +247,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// The [`Options`] that [`init`](Self::init) installs for every traced
-    /// wrapper without its own (pricer, token counter, content capture).
+    /// The [`Options`] that [`init`](Self::init) and [`layer`](Self::layer)
+    /// install for every traced wrapper without its own (pricer, token
+    /// counter, content capture); [`dispatch`](Self::dispatch) installs
+    /// nothing global.
     ///
     /// Default: the built-in price table with `RAGTRACE_PRICING_DIR` layered
     /// over it, and the [`Tokenizer`] for calls whose provider reports no
@@ -258,7 +260,7 @@ impl TelemetryBuilder {
         self
     }
 
-    /// `init` leaves the wrappers' process-wide [`Options`] alone: no
+    /// `init` and `layer` leave the wrappers' process-wide [`Options`] alone: no
     /// pricer is installed, so spans are `unpriced` unless the application
     /// installs one itself.
     pub fn no_instrument_options(mut self) -> Self {
@@ -337,14 +339,7 @@ impl TelemetryBuilder {
         let (dispatch, telemetry) = self.dispatch()?;
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|_| TelemetryError::SubscriberAlreadySet)?;
-        if let Some(options) = options
-            && options.install().is_err()
-        {
-            tracing::debug!(
-                target: super::report::TARGET,
-                "traced wrappers keep the options installed before telemetry::init"
-            );
-        }
+        install(options);
         if tracing_log::LogTracer::init().is_err() {
             tracing::warn!(
                 target: super::report::TARGET,
@@ -380,7 +375,8 @@ impl TelemetryBuilder {
     }
 
     /// The OpenTelemetry layer with the configured sinks, for a subscriber
-    /// the application builds itself. Log output stays the application's
+    /// the application builds itself. Like [`init`](Self::init), installs
+    /// the wrappers' [`Options`]. Log output stays the application's
     /// business (see [`JsonLogFormat`] for trace ids in JSON logs).
     ///
     /// ```no_run
@@ -396,12 +392,14 @@ impl TelemetryBuilder {
     /// # Ok(()) }
     /// ```
     pub fn layer<S>(
-        self,
+        mut self,
     ) -> Result<(impl Layer<S> + Send + Sync + 'static, Telemetry), TelemetryError>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
+        let options = self.wrapper_options()?;
         let parts = self.build()?;
+        install(options);
         let layer = parts
             .tracer
             .map(|tracer| otel_layer(tracer).with_filter(parts.trace_filter));
@@ -597,6 +595,18 @@ impl TelemetryBuilder {
             log_filter,
             log_writer,
         })
+    }
+}
+
+/// Installs the wrappers' options unless the application installed its own.
+fn install(options: Option<Options>) {
+    if let Some(options) = options
+        && options.install().is_err()
+    {
+        tracing::debug!(
+            target: super::report::TARGET,
+            "traced wrappers keep the options installed before ragtrace's telemetry set-up"
+        );
     }
 }
 
