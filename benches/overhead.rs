@@ -220,6 +220,14 @@ fn overhead(c: &mut Criterion) {
             .and_then(|s| s.parse().ok())
             .unwrap_or(4),
     ));
+    // What an observed step is made of, priced on this machine: a monotonic
+    // clock read (two per observed step) and an `Arc` clone-and-drop.
+    group.bench_function("primitives/instant_now", |b| b.iter(Instant::now));
+    let shared = Arc::new(0_u64);
+    group.bench_function("primitives/arc_clone_drop", |b| {
+        b.iter(|| drop(black_box(Arc::clone(&shared))))
+    });
+
     group.bench_function("bare_steps", |b| {
         b.iter_custom(|iters| timed(&runtime, &None, iters, bare_steps))
     });
