@@ -55,6 +55,8 @@
 //! prices, and nothing downstream reaches back.
 #![warn(missing_docs)]
 
+#[cfg(feature = "store")]
+pub mod analysis;
 pub mod instrument;
 pub mod integrations;
 pub mod pricing;

@@ -259,6 +259,9 @@ pub const RAGTRACE_RETRIEVAL_MEAN_SCORE: &str = "ragtrace.retrieval.mean_score";
 pub const RAGTRACE_RETRIEVAL_MIN_SCORE: &str = "ragtrace.retrieval.min_score";
 /// Hits returned (int).
 pub const RAGTRACE_RETRIEVAL_RETURNED: &str = "ragtrace.retrieval.returned";
+/// Which way the scores point: `similarity` (higher is better) or
+/// `distance` (lower is better).
+pub const RAGTRACE_RETRIEVAL_SCORE_KIND: &str = "ragtrace.retrieval.score_kind";
 /// Hits whose score was not a finite number (int; only when non-zero).
 pub const RAGTRACE_RETRIEVAL_INVALID_SCORES: &str = "ragtrace.retrieval.invalid_scores";
 
@@ -357,6 +360,8 @@ pub const LANGFUSE_USER_ID: &str = "langfuse.user.id";
 pub const LANGFUSE_SESSION_ID: &str = "langfuse.session.id";
 /// Start of the OpenInference per-document keys, `retrieval.documents.{i}.document.*`.
 pub const RETRIEVAL_DOCUMENTS_PREFIX: &str = "retrieval.documents.";
+/// End of the OpenInference per-document id key.
+pub const RETRIEVAL_DOCUMENT_ID_SUFFIX: &str = ".document.id";
 /// End of the OpenInference per-document score key.
 pub const RETRIEVAL_DOCUMENT_SCORE_SUFFIX: &str = ".document.score";
 /// The service that emitted a span (resource attribute).

@@ -8,7 +8,10 @@ use opentelemetry::trace::{SpanId, TraceId};
 use rusqlite::Row;
 use serde_json::{Map, Value};
 
-use super::record::{CostSource, Kind, SpanEvent, SpanLink, SpanRecord, Status, parse_cost_status};
+use super::record::{
+    CostBreakdown, CostSource, Kind, ScoreKind, SpanEvent, SpanLink, SpanRecord, Status,
+    parse_cost_status,
+};
 use super::value::{Attributes, double, read_f64};
 use crate::pricing::Usd;
 use crate::steps::Usage;
@@ -47,10 +50,13 @@ pub(crate) const INSERT_SPAN: &str = "INSERT OR REPLACE INTO spans (
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     usage_estimated, cost_picousd, cost_status, cost_source, top_score, scores,
     user_id, session_id, error_type, attributes, events, links, resource_id,
-    dropped_attributes, dropped_events
+    dropped_attributes, dropped_events, cost_input_picousd, cost_cache_read_picousd,
+    cost_cache_write_picousd, cost_output_picousd, cost_reasoning_picousd, score_kind,
+    collection, document_ids
 ) VALUES (
     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35
+    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35,
+    ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43
 )";
 
 /// Lower-case hex of `bytes` into `out` (which is twice as long).
@@ -109,6 +115,14 @@ impl Encoder {
             .scores
             .as_ref()
             .map(|scores| Value::Array(scores.iter().map(|s| double(*s)).collect()).to_string());
+        let parts = match &r.cost_breakdown {
+            Some(b) => [b.input, b.cache_read, b.cache_write, b.output, b.reasoning]
+                .map(|usd| Some(usd.picos_i64())),
+            None => [None; 5],
+        };
+        let document_ids = r.document_ids.as_ref().map(|ids| {
+            Value::Array(ids.iter().map(|id| Value::String(id.clone())).collect()).to_string()
+        });
         let events = (!r.events.is_empty()).then(|| events_json(&r.events));
         let links = (!r.links.is_empty()).then(|| links_json(&r.links));
         statement.execute(rusqlite::params![
@@ -147,8 +161,52 @@ impl Encoder {
             resource_id,
             i64::from(r.dropped_attributes),
             i64::from(r.dropped_events),
+            parts[0],
+            parts[1],
+            parts[2],
+            parts[3],
+            parts[4],
+            r.score_kind.map(ScoreKind::as_str),
+            r.collection,
+            document_ids,
         ])
     }
+}
+
+/// A JSON array of strings.
+fn parse_ids(text: &str) -> Result<Vec<String>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect()),
+        _ => Err(format!("not a JSON array: {text}")),
+    }
+}
+
+/// The cost parts (columns 35 to 39), if the row has them.
+fn breakdown(row: &Row<'_>) -> rusqlite::Result<Option<CostBreakdown>> {
+    let parts: [Option<i64>; 5] = [
+        row.get(35)?,
+        row.get(36)?,
+        row.get(37)?,
+        row.get(38)?,
+        row.get(39)?,
+    ];
+    if parts.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let usd = |p: Option<i64>| Usd::from_picos(i128::from(p.unwrap_or(0)));
+    Ok(Some(CostBreakdown::new(
+        usd(parts[0]),
+        usd(parts[1]),
+        usd(parts[2]),
+        usd(parts[3]),
+        usd(parts[4]),
+    )))
 }
 
 fn events_json(events: &[SpanEvent]) -> String {
@@ -185,7 +243,8 @@ pub(crate) const SELECT_COLUMNS: &str = "trace_id, span_id, parent_span_id, name
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
     usage_estimated, cost_picousd, cost_status, cost_source, top_score, scores, user_id, \
     session_id, error_type, attributes, events, links, resource_id, dropped_attributes, \
-    dropped_events";
+    dropped_events, cost_input_picousd, cost_cache_read_picousd, cost_cache_write_picousd, \
+    cost_output_picousd, cost_reasoning_picousd, score_kind, collection, document_ids";
 
 /// A row that does not read back: which column, and why.
 pub(crate) struct BadColumn {
@@ -332,8 +391,18 @@ impl<'c> Decoder<'c> {
                 .map(|p| Usd::from_picos(i128::from(p))),
             cost_status,
             cost_source,
+            cost_breakdown: breakdown(row)?,
             top_score: row.get(24)?,
             scores,
+            score_kind: match row.get::<_, Option<String>>(40)? {
+                Some(text) => Some(ScoreKind::parse(&text).ok_or_else(|| bad("score_kind", text))?),
+                None => None,
+            },
+            collection: row.get(41)?,
+            document_ids: match row.get::<_, Option<String>>(42)? {
+                Some(text) => Some(parse_ids(&text).map_err(|m| bad("document_ids", m))?),
+                None => None,
+            },
             user_id: row.get(26)?,
             session_id: row.get(27)?,
             error_type: row.get(28)?,

@@ -10,7 +10,10 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::{SpanId, TraceId};
 use serde_json::Value;
 
-use super::record::{CostSource, Kind, SpanEvent, SpanLink, SpanRecord, Status, parse_cost_status};
+use super::record::{
+    CostBreakdown, CostSource, Kind, ScoreKind, SpanEvent, SpanLink, SpanRecord, Status,
+    parse_cost_status,
+};
 use super::value::{Attributes, read_bool, read_f64, read_str, read_u64};
 use crate::instrument::keys;
 use crate::pricing::{CostStatus, PriceRequest, Pricer, Usd};
@@ -108,12 +111,18 @@ impl SpanParts {
         );
         let usage = usage(a);
         let scores = scores(a);
+        let score_kind = str_of(a, keys::RAGTRACE_RETRIEVAL_SCORE_KIND).and_then(ScoreKind::parse);
         let top_score = first_f64(a, &[keys::RAGTRACE_RETRIEVAL_TOP_SCORE]).or_else(|| {
+            let best = match score_kind {
+                Some(ScoreKind::Distance) => f64::min,
+                _ => f64::max,
+            };
             scores
                 .as_deref()
-                .and_then(|s| s.iter().copied().filter(|x| x.is_finite()).reduce(f64::max))
+                .and_then(|s| s.iter().copied().filter(|x| x.is_finite()).reduce(best))
         });
         let (mut cost, mut cost_status, mut cost_source) = carried_cost(a);
+        let mut cost_breakdown = cost.and_then(|_| carried_breakdown(a));
         let priceable = usage.is_some() && model.is_some();
         if priceable && cost_status.is_none() {
             cost_status = Some(CostStatus::Unpriced);
@@ -130,6 +139,7 @@ impl SpanParts {
             if priced.status != CostStatus::Unpriced {
                 cost = Some(priced.total);
                 cost_source = Some(CostSource::Pricer);
+                cost_breakdown = Some(CostBreakdown::of(&priced));
             }
         }
 
@@ -159,8 +169,12 @@ impl SpanParts {
             cost,
             cost_status,
             cost_source,
+            cost_breakdown,
             top_score,
             scores,
+            score_kind,
+            collection: first_str(a, &[keys::DB_COLLECTION_NAME, keys::GEN_AI_DATA_SOURCE_ID]),
+            document_ids: document_ids(a),
             user_id: first_str(
                 a,
                 &[keys::USER_ID, keys::LANGFUSE_USER_ID, keys::ENDUSER_ID],
@@ -331,6 +345,47 @@ fn carried_cost(a: &Attributes) -> (Option<Usd>, Option<CostStatus>, Option<Cost
     }
 }
 
+/// How a carried cost splits by kind: ragtrace's per-kind keys (written
+/// only where non-zero), else OpenInference's prompt / completion split.
+fn carried_breakdown(a: &Attributes) -> Option<CostBreakdown> {
+    let usd = |key: &str| {
+        a.get(key)
+            .and_then(read_f64)
+            .filter(|usd| usd.is_finite())
+            .map(usd_from_f64)
+    };
+    let ours = [
+        keys::RAGTRACE_COST_INPUT_USD,
+        keys::RAGTRACE_COST_CACHED_INPUT_USD,
+        keys::RAGTRACE_COST_CACHE_WRITE_USD,
+        keys::RAGTRACE_COST_OUTPUT_USD,
+        keys::RAGTRACE_COST_REASONING_USD,
+    ]
+    .map(usd);
+    if a.contains_key(keys::RAGTRACE_COST_PICOUSD) || ours.iter().any(Option::is_some) {
+        let [input, cache_read, cache_write, output, reasoning] =
+            ours.map(Option::unwrap_or_default);
+        return Some(CostBreakdown::new(
+            input,
+            cache_read,
+            cache_write,
+            output,
+            reasoning,
+        ));
+    }
+    let (prompt, completion) = (usd(keys::LLM_COST_PROMPT), usd(keys::LLM_COST_COMPLETION));
+    if prompt.is_none() && completion.is_none() {
+        return None;
+    }
+    Some(CostBreakdown::new(
+        prompt.unwrap_or_default(),
+        Usd::ZERO,
+        Usd::ZERO,
+        completion.unwrap_or_default(),
+        Usd::ZERO,
+    ))
+}
+
 /// Dollars as an `f64` (from a producer that only has that) to the nearest
 /// picodollar.
 fn usd_from_f64(usd: f64) -> Usd {
@@ -377,6 +432,45 @@ fn scores(a: &Attributes) -> Option<Vec<f64>> {
         .filter_map(|doc| doc.get("score").and_then(read_f64))
         .collect();
     (!scores.is_empty()).then_some(scores)
+}
+
+/// Ranked document ids: OpenInference's per-document keys, else the GenAI
+/// documents JSON.
+fn document_ids(a: &Attributes) -> Option<Vec<String>> {
+    let mut ranked: Vec<(usize, String)> = a
+        .iter()
+        .filter_map(|(key, value)| {
+            let rank = key
+                .strip_prefix(keys::RETRIEVAL_DOCUMENTS_PREFIX)?
+                .strip_suffix(keys::RETRIEVAL_DOCUMENT_ID_SUFFIX)?
+                .parse::<usize>()
+                .ok()?;
+            Some((rank, id_text(value)))
+        })
+        .collect();
+    if !ranked.is_empty() {
+        ranked.sort_by_key(|(rank, _)| *rank);
+        return Some(ranked.into_iter().map(|(_, id)| id).collect());
+    }
+    let documents = match a.get(keys::GEN_AI_RETRIEVAL_DOCUMENTS)? {
+        Value::String(text) => serde_json::from_str::<Value>(text).ok()?,
+        other => other.clone(),
+    };
+    let Value::Array(documents) = documents else {
+        return None;
+    };
+    let ids: Vec<String> = documents
+        .iter()
+        .filter_map(|doc| doc.get("id").map(id_text))
+        .collect();
+    (!ids.is_empty()).then_some(ids)
+}
+
+fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

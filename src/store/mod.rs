@@ -35,7 +35,9 @@ mod schema;
 pub mod ingest;
 
 pub use extract::SpanParts;
-pub use record::{CostSource, Kind, SpanEvent, SpanLink, SpanRecord, Status};
+pub use record::{
+    CostBreakdown, CostSource, Kind, ScoreKind, SpanEvent, SpanLink, SpanRecord, Status,
+};
 pub use value::Attributes;
 
 #[cfg(feature = "store")]

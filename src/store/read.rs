@@ -262,6 +262,30 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `SELECT <every column> FROM spans <tail>` and calls `visit` with
+    /// each row decoded, for the analysis queries (`crate::analysis`).
+    pub(crate) fn scan_where(
+        &self,
+        tail: &str,
+        params: &[SqlValue],
+        payload: bool,
+        visit: &mut dyn FnMut(SpanRecord) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM spans {tail}");
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.sqlite(e))?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(|e| self.sqlite(e))?;
+        let mut decoder = Decoder::new(&self.conn, payload);
+        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
+            let record = decoder.decode(row).map_err(|e| self.decode_error(e))?;
+            if visit(record).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Number of spans stored.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.conn

@@ -63,10 +63,21 @@ pub struct SpanRecord {
     pub cost_status: Option<CostStatus>,
     /// Where the cost came from.
     pub cost_source: Option<CostSource>,
+    /// The cost split by usage kind, exact, when the producer said how it
+    /// splits (what `cost` holds beyond the parts, e.g. per-request
+    /// charges, is [`CostBreakdown::other`]).
+    pub cost_breakdown: Option<CostBreakdown>,
     /// The best retrieval score.
     pub top_score: Option<f64>,
     /// Retrieval scores in rank order (non-finite scores are NaN).
     pub scores: Option<Vec<f64>>,
+    /// Whether higher or lower retrieval scores are better, when the
+    /// producer said (`ragtrace.retrieval.score_kind`).
+    pub score_kind: Option<ScoreKind>,
+    /// The collection (index, data source) a retrieval searched.
+    pub collection: Option<String>,
+    /// Ids of the retrieved documents in rank order, as far as recorded.
+    pub document_ids: Option<Vec<String>>,
     /// The end user.
     pub user_id: Option<String>,
     /// The user's session.
@@ -96,6 +107,60 @@ impl SpanRecord {
     /// `true` for a trace root (no parent).
     pub fn is_root(&self) -> bool {
         self.parent_span_id.is_none()
+    }
+}
+
+/// A span's cost split by usage kind, in exact picodollars.
+///
+/// The parts follow [`Cost`](crate::pricing::Cost): `input` is uncached
+/// input only, `output` visible output only, so no token is counted twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CostBreakdown {
+    /// Uncached input tokens.
+    pub input: Usd,
+    /// Input tokens read from cache.
+    pub cache_read: Usd,
+    /// Input tokens written to cache.
+    pub cache_write: Usd,
+    /// Visible output tokens.
+    pub output: Usd,
+    /// Reasoning output tokens.
+    pub reasoning: Usd,
+}
+
+impl CostBreakdown {
+    /// A breakdown from its parts.
+    pub fn new(input: Usd, cache_read: Usd, cache_write: Usd, output: Usd, reasoning: Usd) -> Self {
+        CostBreakdown {
+            input,
+            cache_read,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+
+    /// The parts of a priced [`Cost`](crate::pricing::Cost).
+    pub fn of(cost: &crate::pricing::Cost) -> Self {
+        CostBreakdown::new(
+            cost.input,
+            cost.cached_input,
+            cost.cache_write,
+            cost.output,
+            cost.reasoning,
+        )
+    }
+
+    /// The sum of the parts.
+    pub fn sum(&self) -> Usd {
+        self.input + self.cache_read + self.cache_write + self.output + self.reasoning
+    }
+
+    /// What `total` holds beyond the parts (per-request charges, rounding
+    /// of a producer's figures); zero when the parts add up.
+    pub fn other(&self, total: Usd) -> Usd {
+        total - self.sum()
     }
 }
 
@@ -231,6 +296,43 @@ impl Status {
             "error" => Status::Error,
             _ => return None,
         })
+    }
+}
+
+/// Which way retrieval scores point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScoreKind {
+    /// Higher is better (cosine, dot product, relevance).
+    Similarity,
+    /// Lower is better (Euclidean, Manhattan distance).
+    Distance,
+}
+
+impl ScoreKind {
+    /// `similarity` or `distance`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScoreKind::Similarity => "similarity",
+            ScoreKind::Distance => "distance",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s output.
+    pub fn parse(text: &str) -> Option<ScoreKind> {
+        match text {
+            "similarity" => Some(ScoreKind::Similarity),
+            "distance" => Some(ScoreKind::Distance),
+            _ => None,
+        }
+    }
+
+    /// `true` if `a` is a better score than `b`.
+    pub fn better(self, a: f64, b: f64) -> bool {
+        match self {
+            ScoreKind::Similarity => a > b,
+            ScoreKind::Distance => a < b,
+        }
     }
 }
 

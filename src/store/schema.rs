@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub(crate) const APPLICATION_ID: i32 = 0x5241_4754;
 
 /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -76,6 +76,27 @@ CREATE TABLE spans (
 CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id);
 CREATE INDEX spans_start ON spans (start_ns);
 CREATE INDEX spans_roots ON spans (start_ns) WHERE parent_span_id IS NULL;
+";
+
+/// Version 2, for the analysis commands:
+/// - the exact cost split by usage kind, so reports say where the money
+///   went without re-pricing (NULL where the producer gave only a total,
+///   and on rows written by version 1);
+/// - for retrievals, the score direction, the collection and the ranked
+///   document ids, so drift reads columns rather than parsing attributes;
+/// - requests: the partial index of roots also holds ragtrace request
+///   roots that have a remote parent (a caller in another service).
+const V2: &str = "
+ALTER TABLE spans ADD COLUMN score_kind TEXT;
+ALTER TABLE spans ADD COLUMN collection TEXT;
+ALTER TABLE spans ADD COLUMN document_ids TEXT;
+DROP INDEX spans_roots;
+CREATE INDEX spans_requests ON spans (start_ns) WHERE parent_span_id IS NULL OR step = 'request';
+ALTER TABLE spans ADD COLUMN cost_input_picousd INTEGER;
+ALTER TABLE spans ADD COLUMN cost_cache_read_picousd INTEGER;
+ALTER TABLE spans ADD COLUMN cost_cache_write_picousd INTEGER;
+ALTER TABLE spans ADD COLUMN cost_output_picousd INTEGER;
+ALTER TABLE spans ADD COLUMN cost_reasoning_picousd INTEGER;
 ";
 
 /// Why a file cannot be used as a store (before SQLite errors).

@@ -1,0 +1,32 @@
+//! Reading traces back: per-request cost reports, the trace tree, and
+//! retrieval drift over time.
+//!
+//! One engine, many outputs: each command computes a typed result here
+//! (rows, totals, per-window metrics, verdicts) and table, JSON, CSV and
+//! HTML are renderings of that one result, so the numbers never disagree
+//! between formats. Money stays integer picodollars ([`Usd`]) until it is
+//! printed, and is printed as an exact decimal string.
+//!
+//! Analysis reads stored spans through [`TraceSource`] (the SQLite
+//! [`Store`](crate::store::Store) implements it): every query the analysis
+//! runs is behind that narrow interface, so another engine can answer them.
+//! It knows nothing of wrappers or vendors.
+//!
+//! A request is a trace: its root span, or, when the root was not stored
+//! (it lives in another service), its earliest ragtrace request root, else
+//! its earliest span. A request's cost is the sum of its spans' own costs.
+//!
+//! [`Usd`]: crate::pricing::Usd
+
+mod range;
+mod requests;
+mod retrievals;
+mod source;
+mod sqlite;
+mod totals;
+
+pub use range::{ParseTimeError, TimeRange, parse_time};
+pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
+pub use retrievals::RetrievalFact;
+pub use source::{AnalysisError, TraceSource, resolve_trace};
+pub use totals::{CostByKind, Tokens, Totals};
