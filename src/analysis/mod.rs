@@ -26,6 +26,7 @@ mod retrievals;
 mod source;
 mod sqlite;
 mod totals;
+mod tree;
 
 pub use distribution::Distribution;
 pub use range::{ParseTimeError, TimeRange, parse_time};
@@ -37,3 +38,4 @@ pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;
 pub use source::{AnalysisError, TraceSource, resolve_trace};
 pub use totals::{CostByKind, Tokens, Totals};
+pub use tree::{Evaluation, PromptDetail, RetrievalDetail, TraceTree, TreeNode, build_tree, show};

@@ -184,7 +184,8 @@ pub struct GroupRow {
     pub requests: u64,
     /// Sums over the group's spans.
     pub totals: Totals,
-    /// Cost per unit: per request, or per span for step, model and provider.
+    /// Cost per unit: per request, or per model call (spans with a cost
+    /// status; an unpriced call counts as zero) for step, model and provider.
     pub cost: CostSpread,
     /// Latency per unit: request duration, or span duration.
     pub latency: LatencySpread,
@@ -374,7 +375,7 @@ struct Builder<'o> {
     seq: u64,
     unpriced: BTreeMap<String, (u64, u64)>,
     /// Bucket start (ns) to (requests, cost by model, cost by step).
-    timeline: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
+    timeline: BTreeMap<i64, Bucket>,
     first_ns: i64,
     last_ns: i64,
 }
@@ -456,7 +457,9 @@ impl<'o> Builder<'o> {
                 let acc = self.group(key);
                 acc.count_request(trace);
                 acc.totals.add_span(span);
-                acc.cost.add(span.cost.map_or(0, non_negative));
+                if span.cost_status.is_some() {
+                    acc.cost.add(span.cost.map_or(0, non_negative));
+                }
                 acc.latency.add(nanos(span.duration));
             }
         } else {
@@ -482,7 +485,9 @@ impl<'o> Builder<'o> {
                 let acc = self.steps.entry(step.to_owned()).or_default();
                 acc.count_request(trace);
                 acc.totals.add_span(span);
-                acc.cost.add(span.cost.map_or(0, non_negative));
+                if span.cost_status.is_some() {
+                    acc.cost.add(span.cost.map_or(0, non_negative));
+                }
                 acc.latency.add(nanos(span.duration));
             }
             if let Some(model) = &span.model {
@@ -634,14 +639,13 @@ impl<'o> Builder<'o> {
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 
+/// A timeline bucket being summed: requests, cost by model, cost by step.
+type Bucket = (u64, HashMap<String, Usd>, HashMap<String, Usd>);
+
 /// Merges hourly buckets into buckets of `width` and keeps the eight
 /// costliest models per bucket (the rest as `(other)`).
-fn timeline(
-    hourly: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
-    width: i64,
-) -> Vec<TimeBucket> {
-    let mut merged: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)> =
-        BTreeMap::new();
+fn timeline(hourly: BTreeMap<i64, Bucket>, width: i64) -> Vec<TimeBucket> {
+    let mut merged: BTreeMap<i64, Bucket> = BTreeMap::new();
     for (start, (requests, models, steps)) in hourly {
         let bucket = merged.entry(start.div_euclid(width) * width).or_default();
         bucket.0 += requests;

@@ -11,10 +11,15 @@ mod common;
 mod ingest;
 mod prices;
 mod pricing_args;
+mod report;
+mod requests;
 mod serve;
+mod show;
+mod text;
 mod tokens;
 
-/// ragtrace: model prices, token counts, and OTLP traces into the trace store.
+/// ragtrace: read RAG traces back (requests, show, report), model prices,
+/// token counts, and OTLP traces into the trace store.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
 struct Cli {
@@ -24,6 +29,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List the latest requests (to find a trace id).
+    Requests(requests::Args),
+    /// Show one request as a tree with a waterfall.
+    Show(show::Args),
+    /// Report cost, tokens and latency, grouped.
+    Report(report::Args),
     /// Look up, list, check and import model prices.
     Prices(prices::Args),
     /// Count the tokens of a text or chat prompt for a model.
@@ -37,6 +48,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Requests(args) => requests::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Report(args) => report::run(args),
         Command::Prices(args) => prices::run(args),
         Command::Tokens(args) => tokens::run(args),
         Command::Ingest(args) => ingest::run(args),
@@ -44,6 +58,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if common::broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
