@@ -260,7 +260,8 @@ pub struct Report {
     pub range: TimeRange,
     /// The grouping.
     pub group_by: GroupBy,
-    /// Groups by cost, largest first; their totals add up to `total`.
+    /// Groups by cost, largest first (days and hours in time order, steps
+    /// in pipeline order); their totals add up to `total`.
     pub groups: Vec<GroupRow>,
     /// Every request, as one group.
     pub total: GroupRow,
@@ -561,8 +562,10 @@ impl<'o> Builder<'o> {
                 .then(b.requests.cmp(&a.requests))
                 .then(ka.cmp(kb))
         });
-        if matches!(self.options.group_by, GroupBy::Day | GroupBy::Hour) {
-            rows.sort_by(|(ka, _), (kb, _)| ka.cmp(kb));
+        match self.options.group_by {
+            GroupBy::Day | GroupBy::Hour => rows.sort_by(|(ka, _), (kb, _)| ka.cmp(kb)),
+            GroupBy::Step => rows.sort_by_key(|(k, _)| step_order(k)),
+            _ => {}
         }
         let mut other = self.overflow;
         let mut other_keys = self.overflow_keys;
