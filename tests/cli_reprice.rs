@@ -1,0 +1,1 @@
+//! `ragtrace reprice`: the real binary over stores filled by `ragtrace ingest`.
