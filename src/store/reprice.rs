@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use rusqlite::TransactionBehavior;
 use rusqlite::types::ValueRef;
 
-use super::codec::{from_nanos, to_nanos};
+use super::codec::from_nanos;
 use super::db::Store;
 use super::error::StoreError;
 use super::extract::{PRICED_STEP_SQL, priced_step};
@@ -202,8 +202,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let since = range.since.map(to_nanos).unwrap_or(i64::MIN);
-        let until = range.until.map(to_nanos).unwrap_or(i64::MAX);
+        let (since, until) = range.nanos();
         let total: i64 = self
             .conn
             .query_row(

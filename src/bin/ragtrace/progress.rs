@@ -31,7 +31,7 @@ impl QuietArgs {
         }
         let template = match unit {
             Unit::Bytes => "{msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-            Unit::Spans => "{msg} {wide_bar} {human_pos}/{human_len} spans ({per_sec}, {eta})",
+            Unit::Spans => "{msg} {wide_bar} {human_pos}/{human_len} spans ({eta})",
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
