@@ -382,3 +382,17 @@ pub(crate) fn parse_cost_status(text: &str) -> Option<CostStatus> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_sources_read_back_as_written() {
+        for source in [CostSource::Span, CostSource::Pricer, CostSource::Repriced] {
+            assert_eq!(CostSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(CostSource::Repriced.as_str(), "repriced");
+        assert_eq!(CostSource::parse("Repriced"), None);
+    }
+}
