@@ -556,12 +556,21 @@ fn a_store_written_by_schema_v1_is_migrated_and_reads_the_same() {
     let json: Value =
         serde_json::from_str(&stdout(&ragtrace(&["report", "--format", "json"], &path))).unwrap();
     let store = Store::open_read_only(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), ragtrace::store::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        ragtrace::store::SCHEMA_VERSION
+    );
     let spans = store.spans(&SpanQuery::new()).unwrap();
     assert_eq!(json["total"]["requests"], 2);
     assert_eq!(json["total"]["totals"]["spans"], spans.len());
     let sum: i128 = spans.iter().filter_map(attribute_cost).sum();
-    assert_eq!(json["total"]["totals"]["cost"], Usd::from_picos(sum).to_string());
+    assert_eq!(
+        json["total"]["totals"]["cost"],
+        Usd::from_picos(sum).to_string()
+    );
     // Rows from v1 have no split by kind: all of it is reported unsplit.
-    assert_eq!(json["total"]["totals"]["cost_by_kind"]["unsplit"], Usd::from_picos(sum).to_string());
+    assert_eq!(
+        json["total"]["totals"]["cost_by_kind"]["unsplit"],
+        Usd::from_picos(sum).to_string()
+    );
 }

@@ -11,7 +11,9 @@ mod common;
 mod ingest;
 mod prices;
 mod pricing_args;
+mod progress;
 mod report;
+mod reprice;
 mod requests;
 mod serve;
 mod show;
@@ -43,6 +45,8 @@ enum Command {
     Ingest(ingest::Args),
     /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
     Serve(serve::Args),
+    /// Recompute stored costs with the current price tables.
+    Reprice(reprice::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Tokens(args) => tokens::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Reprice(args) => reprice::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
