@@ -32,7 +32,7 @@ pub use distribution::Distribution;
 pub use range::{ParseTimeError, TimeRange, parse_time};
 pub use report::{
     Amount, CostSpread, GroupBy, GroupRow, Histogram, LatencySpread, Report, ReportOptions,
-    StepCost, TimeBucket, TopRequest, UnpricedModel, report,
+    StepCost, TimeBucket, TopRequest, UnpricedModel, report, report_with_progress,
 };
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;

@@ -306,11 +306,28 @@ impl Report {
 
 /// Builds the report `options` ask for.
 pub fn report(source: &dyn TraceSource, options: &ReportOptions) -> Result<Report, AnalysisError> {
+    report_with_progress(source, options, &mut |_| {})
+}
+
+/// [`report`], telling `progress` how many spans it has read so far (every
+/// few thousand spans), for a progress bar over a large store.
+pub fn report_with_progress(
+    source: &dyn TraceSource,
+    options: &ReportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, AnalysisError> {
     let mut builder = Builder::new(options);
+    let (mut read, mut told) = (0_u64, 0_u64);
     source.traces(&options.range, &mut |spans| {
         builder.add_trace(spans);
+        read += spans.len() as u64;
+        if read - told >= 4_096 {
+            told = read;
+            progress(read);
+        }
         ControlFlow::Continue(())
     })?;
+    progress(read);
     Ok(builder.finish())
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use ragtrace::analysis::{GroupBy, GroupRow, Report, ReportOptions, report};
+use ragtrace::analysis::{GroupBy, GroupRow, Report, ReportOptions, report_with_progress};
 
 use crate::common::{DbArgs, Format, RangeArgs, emit, print_json};
 use crate::text::{self, Column};
@@ -30,6 +30,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    quiet: crate::progress::QuietArgs,
 }
 
 /// `--group-by` values.
@@ -69,7 +71,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .group_by(args.group_by.into())
         .top(args.top)
         .max_groups(args.max_groups);
-    let report = report(&store, &options)?;
+    // Over the whole store the span count bounds the work; over a range it
+    // is unknown, and the bar only counts.
+    let bound = if options.range == ragtrace::analysis::TimeRange::all() {
+        store.count()?
+    } else {
+        0
+    };
+    let bar = args
+        .quiet
+        .bar(bound, crate::progress::Unit::Spans, "reading".to_owned());
+    if bound == 0 {
+        bar.unset_length();
+    }
+    let report = report_with_progress(&store, &options, &mut |spans| bar.set_position(spans))?;
+    bar.finish_and_clear();
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Csv => print_csv(&report)?,
