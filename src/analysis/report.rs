@@ -318,7 +318,7 @@ pub fn report_with_progress(
 ) -> Result<Report, AnalysisError> {
     let mut builder = Builder::new(options);
     let (mut read, mut told) = (0_u64, 0_u64);
-    source.traces(&options.range, &mut |spans| {
+    source.report_traces(&options.range, &mut |spans| {
         builder.add_trace(spans);
         read += spans.len() as u64;
         if read - told >= 4_096 {

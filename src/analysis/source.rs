@@ -37,6 +37,20 @@ pub trait TraceSource {
         visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
     ) -> Result<(), AnalysisError>;
 
+    /// The same traces as [`traces`](Self::traces), in the same order,
+    /// with only the columns a cost report reads: identity and parent,
+    /// name, start, duration, status, service, step, model, provider,
+    /// usage, cost, cost status and split, user and session. The rest is
+    /// empty (`None`, no attributes), which lets a store answer from a
+    /// narrow index. The slice is only valid during the call.
+    fn report_traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        self.traces(range, visit)
+    }
+
     /// Every retrieval span that started in `range`, by start time.
     fn retrievals(
         &self,

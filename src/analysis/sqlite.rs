@@ -2,15 +2,18 @@
 //! knows its SQL.
 
 use std::ops::ControlFlow;
+use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::TraceId;
-use rusqlite::types::Value as SqlValue;
+use opentelemetry::trace::{SpanId, TraceId};
+use rusqlite::types::{Value as SqlValue, ValueRef};
 
-use super::range::TimeRange;
+use super::range::{TimeRange, from_nanos};
 use super::requests::{RequestFilter, RequestRow, request_span};
 use super::retrievals::RetrievalFact;
 use super::source::{AnalysisError, TraceSource};
-use crate::store::{SpanRecord, Store, StoreError};
+use crate::pricing::Usd;
+use crate::steps::Usage;
+use crate::store::{CostBreakdown, Kind, SpanRecord, Status, Store, StoreError, parse_cost_status};
 
 impl TraceSource for Store {
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
@@ -153,6 +156,72 @@ impl TraceSource for Store {
         Ok(())
     }
 
+    fn report_traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        let (since, until) = range.nanos();
+        // Unbounded: the `spans_trace` index in order, alone. Bounded: the
+        // traces with a span in range (from `spans_start`, which holds the
+        // trace id), each looked up in `spans_trace`, in trace order.
+        let (sql, params) = if range.since.is_none() && range.until.is_none() {
+            (
+                format!(
+                    "SELECT {REPORT_COLUMNS} FROM spans INDEXED BY spans_trace \
+                     ORDER BY trace_id, start_ns, span_id"
+                ),
+                Vec::new(),
+            )
+        } else {
+            (
+                format!(
+                    "SELECT {REPORT_COLUMNS} FROM spans INDEXED BY spans_trace \
+                     WHERE trace_id IN (SELECT trace_id FROM spans INDEXED BY spans_start \
+                     WHERE start_ns >= ?1 AND start_ns < ?2) \
+                     ORDER BY trace_id, start_ns, span_id"
+                ),
+                vec![SqlValue::Integer(since), SqlValue::Integer(until)],
+            )
+        };
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.sqlite(e))?;
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(|e| self.sqlite(e))?;
+        // The records of the current trace, reused from trace to trace so
+        // that reading allocates nothing once warm.
+        let mut spans: Vec<SpanRecord> = Vec::new();
+        let mut len = 0;
+        let mut current = [0_u8; 32];
+        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
+            let trace_hex = match row.get_ref(0).map_err(|e| self.sqlite(e))? {
+                ValueRef::Text(bytes) if bytes.len() == 32 => bytes,
+                other => {
+                    return Err(self.corrupt(other, "", "trace_id", "not a trace id").into());
+                }
+            };
+            if len > 0 && current[..] != trace_hex[..] {
+                let flow = visit(&spans[..len]);
+                len = 0;
+                if flow.is_break() {
+                    return Ok(());
+                }
+            }
+            if len == 0 {
+                current.copy_from_slice(trace_hex);
+            }
+            if len == spans.len() {
+                spans.push(blank_record());
+            }
+            decode_report_row(row, &mut spans[len]).map_err(|e| self.bad_row(row, e))?;
+            len += 1;
+        }
+        if len > 0 {
+            let _ = visit(&spans[..len]);
+        }
+        Ok(())
+    }
+
     fn retrievals(
         &self,
         range: &TimeRange,
@@ -169,6 +238,241 @@ impl TraceSource for Store {
         )?;
         Ok(())
     }
+}
+
+/// The columns a cost report reads, in the order of the `spans_trace`
+/// index (schema v2), which holds all of them: reading traces in trace
+/// order then walks that index alone, never the table and its payload.
+const REPORT_COLUMNS: &str = "trace_id, start_ns, span_id, parent_span_id, name, duration_ns, \
+    status, service, step, model, provider, input_tokens, output_tokens, cache_read_tokens, \
+    cache_write_tokens, reasoning_tokens, usage_estimated, cost_picousd, cost_status, \
+    cost_input_picousd, cost_cache_read_picousd, cost_cache_write_picousd, cost_output_picousd, \
+    cost_reasoning_picousd, user_id, session_id";
+
+/// A value of a row that does not read back.
+enum RowError {
+    Sqlite(rusqlite::Error),
+    Bad(&'static str, String),
+}
+
+impl From<rusqlite::Error> for RowError {
+    fn from(error: rusqlite::Error) -> Self {
+        RowError::Sqlite(error)
+    }
+}
+
+impl Store {
+    fn bad_row(&self, row: &rusqlite::Row<'_>, error: RowError) -> StoreError {
+        match error {
+            RowError::Sqlite(source) => self.sqlite(source),
+            RowError::Bad(column, message) => {
+                let text = |i| match row.get_ref(i) {
+                    Ok(ValueRef::Text(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+                    _ => String::new(),
+                };
+                StoreError::Corrupt {
+                    path: self.path.clone(),
+                    trace_id: text(0),
+                    span_id: text(2),
+                    column,
+                    message,
+                }
+            }
+        }
+    }
+
+    fn corrupt(
+        &self,
+        value: ValueRef<'_>,
+        span_id: &str,
+        column: &'static str,
+        message: &str,
+    ) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            trace_id: match value {
+                ValueRef::Text(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                other => format!("{other:?}"),
+            },
+            span_id: span_id.to_owned(),
+            column,
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// A record with nothing in it, to be filled by [`decode_report_row`].
+fn blank_record() -> SpanRecord {
+    SpanRecord {
+        trace_id: TraceId::INVALID,
+        span_id: SpanId::INVALID,
+        parent_span_id: None,
+        name: String::new(),
+        kind: Kind::Internal,
+        start: SystemTime::UNIX_EPOCH,
+        duration: Duration::ZERO,
+        status: Status::Unset,
+        status_message: None,
+        service: None,
+        scope: None,
+        step: None,
+        operation: None,
+        model: None,
+        provider: None,
+        usage: None,
+        cost: None,
+        cost_status: None,
+        cost_source: None,
+        cost_breakdown: None,
+        top_score: None,
+        scores: None,
+        score_kind: None,
+        collection: None,
+        document_ids: None,
+        user_id: None,
+        session_id: None,
+        error_type: None,
+        attributes: Default::default(),
+        events: Vec::new(),
+        links: Vec::new(),
+        resource: Default::default(),
+        dropped_attributes: 0,
+        dropped_events: 0,
+    }
+}
+
+/// Lower-case (or upper-case) hex to an integer; `None` if it is not
+/// exactly hex digits.
+fn parse_hex(bytes: &[u8]) -> Option<u128> {
+    if bytes.is_empty() || bytes.len() > 32 {
+        return None;
+    }
+    let mut value = 0_u128;
+    for &b in bytes {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u128::from(digit);
+    }
+    Some(value)
+}
+
+fn text<'r>(
+    row: &'r rusqlite::Row<'_>,
+    i: usize,
+    column: &'static str,
+) -> Result<Option<&'r str>, RowError> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| RowError::Bad(column, format!("not UTF-8: {e}"))),
+        other => Err(RowError::Bad(column, format!("not text: {other:?}"))),
+    }
+}
+
+fn int(row: &rusqlite::Row<'_>, i: usize, column: &'static str) -> Result<Option<i64>, RowError> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(n) => Ok(Some(n)),
+        other => Err(RowError::Bad(column, format!("not an integer: {other:?}"))),
+    }
+}
+
+/// Sets `slot` to `value`, reusing the string already there.
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(old), Some(new)) => {
+            old.clear();
+            old.push_str(new);
+        }
+        (None, Some(new)) => *slot = Some(new.to_owned()),
+        (_, None) => *slot = None,
+    }
+}
+
+/// Fills `record` from a row of [`REPORT_COLUMNS`]; what those columns do
+/// not hold is left empty.
+fn decode_report_row(row: &rusqlite::Row<'_>, record: &mut SpanRecord) -> Result<(), RowError> {
+    let id = |i: usize, column: &'static str| -> Result<Option<u128>, RowError> {
+        match text(row, i, column)? {
+            None => Ok(None),
+            Some(hex) => parse_hex(hex.as_bytes())
+                .map(Some)
+                .ok_or_else(|| RowError::Bad(column, format!("not a hex id: {hex}"))),
+        }
+    };
+    record.trace_id = TraceId::from(
+        id(0, "trace_id")?.ok_or_else(|| RowError::Bad("trace_id", "missing".into()))?,
+    );
+    record.start = from_nanos(int(row, 1, "start_ns")?.unwrap_or(0));
+    let span_id = id(2, "span_id")?.ok_or_else(|| RowError::Bad("span_id", "missing".into()))?;
+    record.span_id = SpanId::from(span_id as u64);
+    record.parent_span_id = id(3, "parent_span_id")?.map(|p| SpanId::from(p as u64));
+    record.name.clear();
+    record
+        .name
+        .push_str(text(row, 4, "name")?.unwrap_or_default());
+    record.duration = Duration::from_nanos(int(row, 5, "duration_ns")?.unwrap_or(0).max(0) as u64);
+    let status = text(row, 6, "status")?.unwrap_or_default();
+    record.status =
+        Status::parse(status).ok_or_else(|| RowError::Bad("status", status.to_owned()))?;
+    set(&mut record.service, text(row, 7, "service")?);
+    set(&mut record.step, text(row, 8, "step")?);
+    set(&mut record.model, text(row, 9, "model")?);
+    set(&mut record.provider, text(row, 10, "provider")?);
+    let tokens = [
+        int(row, 11, "input_tokens")?,
+        int(row, 12, "output_tokens")?,
+        int(row, 13, "cache_read_tokens")?,
+        int(row, 14, "cache_write_tokens")?,
+        int(row, 15, "reasoning_tokens")?,
+    ];
+    record.usage = match tokens {
+        [None, None, None, None, None] => None,
+        [input, output, cache_read, cache_write, reasoning] => {
+            let n = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+            let mut usage = Usage::new(n(input), n(output))
+                .with_cache_read(n(cache_read))
+                .with_cache_write(n(cache_write))
+                .with_reasoning(n(reasoning));
+            usage.estimated = int(row, 16, "usage_estimated")?.is_some_and(|v| v != 0);
+            Some(usage)
+        }
+    };
+    record.cost = int(row, 17, "cost_picousd")?.map(|p| Usd::from_picos(i128::from(p)));
+    record.cost_status = match text(row, 18, "cost_status")? {
+        Some(status) => Some(
+            parse_cost_status(status)
+                .ok_or_else(|| RowError::Bad("cost_status", status.to_owned()))?,
+        ),
+        None => None,
+    };
+    let parts = [
+        int(row, 19, "cost_input_picousd")?,
+        int(row, 20, "cost_cache_read_picousd")?,
+        int(row, 21, "cost_cache_write_picousd")?,
+        int(row, 22, "cost_output_picousd")?,
+        int(row, 23, "cost_reasoning_picousd")?,
+    ];
+    record.cost_breakdown = if parts.iter().all(Option::is_none) {
+        None
+    } else {
+        let usd = |p: Option<i64>| Usd::from_picos(i128::from(p.unwrap_or(0)));
+        Some(CostBreakdown::new(
+            usd(parts[0]),
+            usd(parts[1]),
+            usd(parts[2]),
+            usd(parts[3]),
+            usd(parts[4]),
+        ))
+    };
+    set(&mut record.user_id, text(row, 24, "user_id")?);
+    set(&mut record.session_id, text(row, 25, "session_id")?);
+    Ok(())
 }
 
 /// Every span of a trace, by start time.

@@ -38,6 +38,7 @@ mod schema;
 pub mod ingest;
 
 pub use extract::SpanParts;
+pub(crate) use record::parse_cost_status;
 pub use record::{
     CostBreakdown, CostSource, Kind, ScoreKind, SpanEvent, SpanLink, SpanRecord, Status,
 };

@@ -85,7 +85,12 @@ CREATE INDEX spans_roots ON spans (start_ns) WHERE parent_span_id IS NULL;
 /// - for retrievals, the score direction, the collection and the ranked
 ///   document ids, so drift reads columns rather than parsing attributes;
 /// - requests: the partial index of roots also holds ragtrace request
-///   roots that have a remote parent (a caller in another service).
+///   roots that have a remote parent (a caller in another service);
+/// - reports: `spans_trace` holds, in trace order, every column a cost
+///   report reads, so a report over the whole store walks that index alone
+///   (never the table, whose rows carry kilobytes of attributes) and sorts
+///   nothing. It costs about TODO of the write rate (BENCHMARKS.md,
+///   "Reading traces back").
 const V2: &str = "
 ALTER TABLE spans ADD COLUMN score_kind TEXT;
 ALTER TABLE spans ADD COLUMN collection TEXT;
@@ -97,6 +102,13 @@ ALTER TABLE spans ADD COLUMN cost_cache_read_picousd INTEGER;
 ALTER TABLE spans ADD COLUMN cost_cache_write_picousd INTEGER;
 ALTER TABLE spans ADD COLUMN cost_output_picousd INTEGER;
 ALTER TABLE spans ADD COLUMN cost_reasoning_picousd INTEGER;
+CREATE INDEX spans_trace ON spans (
+    trace_id, start_ns, span_id, parent_span_id, name, duration_ns, status, service, step,
+    model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, usage_estimated, cost_picousd, cost_status, cost_input_picousd,
+    cost_cache_read_picousd, cost_cache_write_picousd, cost_output_picousd,
+    cost_reasoning_picousd, user_id, session_id
+);
 ";
 
 /// Why a file cannot be used as a store (before SQLite errors).
