@@ -2,10 +2,11 @@
 //! by request, step, model, provider, user, session, name, day or hour.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::distribution::Distribution;
@@ -396,6 +397,8 @@ struct Builder<'o> {
     timeline: BTreeMap<i64, Bucket>,
     first_ns: i64,
     last_ns: i64,
+    /// The last day or hour key formatted, by its index.
+    time_key: (Option<i64>, String),
 }
 
 /// A top request, ordered only by the cost and sequence beside it.
@@ -424,22 +427,27 @@ impl<'o> Builder<'o> {
     fn new(options: &'o ReportOptions) -> Self {
         Builder {
             options,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             overflow: Acc::default(),
             overflow_keys: 0,
             total: Acc::default(),
-            steps: HashMap::new(),
+            steps: HashMap::default(),
             top: BinaryHeap::new(),
             seq: 0,
             unpriced: BTreeMap::new(),
             timeline: BTreeMap::new(),
             first_ns: i64::MAX,
             last_ns: i64::MIN,
+            time_key: (None, String::new()),
         }
     }
 
     fn group(&mut self, key: &str) -> &mut Acc {
-        if !self.groups.contains_key(key) && self.groups.len() >= MAX_TRACKED_NAMES {
+        // Looked up before inserting, so a known key allocates nothing.
+        if self.groups.contains_key(key) {
+            return self.groups.get_mut(key).expect("just found");
+        }
+        if self.groups.len() >= MAX_TRACKED_NAMES {
             self.overflow_keys += 1;
             return &mut self.overflow;
         }
@@ -453,13 +461,21 @@ impl<'o> Builder<'o> {
         if !self.options.range.contains(root.start) {
             return;
         }
-        let request = RequestRow::of(root, spans);
+        // The request's sums, as `RequestRow::of` makes them; the row
+        // itself (names, ids) is built only for the top requests.
+        let mut request = Totals::default();
+        let mut end = root.end();
+        for span in spans {
+            request.add_span(span);
+            end = end.max(span.end());
+        }
+        let request_cost = request.cost;
         let trace = root.trace_id;
-        let cost_picos = non_negative(request.cost);
-        let duration_ns = nanos(request.duration);
+        let cost_picos = non_negative(request_cost);
+        let duration_ns = nanos(end.duration_since(root.start).unwrap_or(Duration::ZERO));
 
         self.total.requests += 1;
-        self.total.totals.merge(&request.totals);
+        self.total.totals.merge(&request);
         self.total.cost.add(cost_picos);
         self.total.latency.add(duration_ns);
 
@@ -481,26 +497,51 @@ impl<'o> Builder<'o> {
                 acc.latency.add(nanos(span.duration));
             }
         } else {
-            let key = match group_by {
-                GroupBy::Request => trace.to_string(),
-                GroupBy::User => root.user_id.clone().unwrap_or_else(|| NONE.into()),
-                GroupBy::Session => root.session_id.clone().unwrap_or_else(|| NONE.into()),
-                GroupBy::Name => root.name.clone(),
-                GroupBy::Day => day_key(root.start),
-                _ => hour_key(root.start),
+            // Day and hour keys are formatted once per day or hour (the
+            // previous one is kept, taken out while the group is updated).
+            let mut time_key = std::mem::take(&mut self.time_key);
+            let owned;
+            let key: &str = match group_by {
+                GroupBy::Request => {
+                    owned = trace.to_string();
+                    &owned
+                }
+                GroupBy::User => root.user_id.as_deref().unwrap_or(NONE),
+                GroupBy::Session => root.session_id.as_deref().unwrap_or(NONE),
+                GroupBy::Name => &root.name,
+                _ => {
+                    let (width, format): (i64, fn(SystemTime) -> String) =
+                        if group_by == GroupBy::Day {
+                            (24 * HOUR_NS, day_key)
+                        } else {
+                            (HOUR_NS, hour_key)
+                        };
+                    let index = to_nanos(root.start).div_euclid(width);
+                    if time_key.0 != Some(index) {
+                        time_key = (Some(index), format(root.start));
+                    }
+                    &time_key.1
+                }
             };
-            let acc = self.group(&key);
+            let acc = self.group(key);
             acc.requests += 1;
-            acc.totals.merge(&request.totals);
+            acc.totals.merge(&request);
             acc.cost.add(cost_picos);
             acc.latency.add(duration_ns);
+            self.time_key = time_key;
         }
 
         // Latency and cost by step, whatever the grouping.
         for span in spans {
             let step = span.step.as_deref().unwrap_or(NONE);
-            if self.steps.contains_key(step) || self.steps.len() < 64 {
-                let acc = self.steps.entry(step.to_owned()).or_default();
+            let acc = if self.steps.contains_key(step) {
+                self.steps.get_mut(step)
+            } else if self.steps.len() < 64 {
+                Some(self.steps.entry(step.to_owned()).or_default())
+            } else {
+                None
+            };
+            if let Some(acc) = acc {
                 acc.count_request(trace);
                 acc.totals.add_span(span);
                 if span.cost_status.is_some() {
@@ -535,13 +576,13 @@ impl<'o> Builder<'o> {
         for span in spans {
             if let Some(cost) = span.cost {
                 let model = span.model.as_deref().unwrap_or(NONE);
-                if bucket.1.contains_key(model) || bucket.1.len() < 64 {
-                    *bucket.1.entry(model.to_owned()).or_default() += cost;
+                let model = if bucket.1.contains_key(model) || bucket.1.len() < 64 {
+                    model
                 } else {
-                    *bucket.1.entry("(other)".to_owned()).or_default() += cost;
-                }
-                let step = span.step.as_deref().unwrap_or(NONE);
-                *bucket.2.entry(step.to_owned()).or_default() += cost;
+                    "(other)"
+                };
+                add_cost(&mut bucket.1, model, cost);
+                add_cost(&mut bucket.2, span.step.as_deref().unwrap_or(NONE), cost);
             }
         }
 
@@ -551,11 +592,11 @@ impl<'o> Builder<'o> {
                 || self
                     .top
                     .peek()
-                    .is_some_and(|Reverse((c, _, _))| request.cost > *c);
+                    .is_some_and(|Reverse((c, _, _))| request_cost > *c);
             if enters {
                 let entry = TopRequest {
                     steps: step_costs(spans, root),
-                    request,
+                    request: RequestRow::of(root, spans),
                 };
                 // Ties: the earlier request stays (higher sequence is smaller).
                 self.top.push(Reverse((
@@ -661,6 +702,16 @@ const HOUR_NS: i64 = 3_600_000_000_000;
 
 /// A timeline bucket being summed: requests, cost by model, cost by step.
 type Bucket = (u64, HashMap<String, Usd>, HashMap<String, Usd>);
+
+/// Adds `cost` to `key`'s entry, allocating the key only the first time.
+fn add_cost(costs: &mut HashMap<String, Usd>, key: &str, cost: Usd) {
+    match costs.get_mut(key) {
+        Some(sum) => *sum += cost,
+        None => {
+            costs.insert(key.to_owned(), cost);
+        }
+    }
+}
 
 /// Merges hourly buckets into buckets of `width` and keeps the eight
 /// costliest models per bucket (the rest as `(other)`).
