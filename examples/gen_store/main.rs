@@ -50,7 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Readers that were open at the end (none should be) can leave frames
     // in the write-ahead log; fold them into the file so that every reader
     // of the benchmark store starts from the same state.
-    rusqlite::Connection::open(&out)?.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    rusqlite::Connection::open(&out)?
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     let bytes = std::fs::metadata(&out)?.len();
     println!(
         "wrote {written} spans ({} requests over {days} days) to {out} in {:.1} s ({:.0} spans/s), {:.1} MiB",

@@ -253,7 +253,10 @@ mod tests {
             let index = bucket(value);
             let low = GAMMA.powi(index as i32 - 1);
             assert!(low <= value as f64 * (1.0 + 1e-12), "{value}: {low}");
-            assert!(value as f64 <= low * GAMMA * (1.0 + 1e-12), "{value}: {low}");
+            assert!(
+                value as f64 <= low * GAMMA * (1.0 + 1e-12),
+                "{value}: {low}"
+            );
         }
         assert_eq!(bucket(0), 0);
         assert!(bucket(u64::MAX) < 5_000);

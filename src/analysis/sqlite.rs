@@ -192,27 +192,26 @@ impl TraceSource for Store {
         // that reading allocates nothing once warm.
         let mut spans: Vec<SpanRecord> = Vec::new();
         let mut len = 0;
-        let mut current = [0_u8; 32];
         while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
-            let trace_hex = match row.get_ref(0).map_err(|e| self.sqlite(e))? {
-                ValueRef::Text(bytes) if bytes.len() == 32 => bytes,
-                other => {
-                    return Err(self.corrupt(other, "", "trace_id", "not a trace id").into());
-                }
+            let trace_id = match row.get_ref(0).map_err(|e| self.sqlite(e))? {
+                ValueRef::Text(hex) => parse_hex(hex).map(TraceId::from),
+                _ => None,
             };
-            if len > 0 && current[..] != trace_hex[..] {
+            let Some(trace_id) = trace_id else {
+                let value = row.get_ref(0).map_err(|e| self.sqlite(e))?;
+                return Err(self.corrupt(value, "", "trace_id", "not a trace id").into());
+            };
+            if len > 0 && spans[0].trace_id != trace_id {
                 let flow = visit(&spans[..len]);
                 len = 0;
                 if flow.is_break() {
                     return Ok(());
                 }
             }
-            if len == 0 {
-                current.copy_from_slice(trace_hex);
-            }
             if len == spans.len() {
                 spans.push(blank_record());
             }
+            spans[len].trace_id = trace_id;
             decode_report_row(row, &mut spans[len]).map_err(|e| self.bad_row(row, e))?;
             len += 1;
         }
@@ -394,20 +393,22 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
-/// Fills `record` from a row of [`REPORT_COLUMNS`]; what those columns do
-/// not hold is left empty.
+/// Fills `record` (its trace id already set) from a row of
+/// [`REPORT_COLUMNS`]; what those columns do not hold is left empty.
 fn decode_report_row(row: &rusqlite::Row<'_>, record: &mut SpanRecord) -> Result<(), RowError> {
+    // Ids are parsed from the bytes (hex digits are ASCII: no UTF-8 check).
     let id = |i: usize, column: &'static str| -> Result<Option<u128>, RowError> {
-        match text(row, i, column)? {
-            None => Ok(None),
-            Some(hex) => parse_hex(hex.as_bytes())
-                .map(Some)
-                .ok_or_else(|| RowError::Bad(column, format!("not a hex id: {hex}"))),
+        match row.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(hex) => parse_hex(hex).map(Some).ok_or_else(|| {
+                RowError::Bad(
+                    column,
+                    format!("not a hex id: {}", String::from_utf8_lossy(hex)),
+                )
+            }),
+            other => Err(RowError::Bad(column, format!("not text: {other:?}"))),
         }
     };
-    record.trace_id = TraceId::from(
-        id(0, "trace_id")?.ok_or_else(|| RowError::Bad("trace_id", "missing".into()))?,
-    );
     record.start = from_nanos(int(row, 1, "start_ns")?.unwrap_or(0));
     let span_id = id(2, "span_id")?.ok_or_else(|| RowError::Bad("span_id", "missing".into()))?;
     record.span_id = SpanId::from(span_id as u64);
@@ -424,13 +425,21 @@ fn decode_report_row(row: &rusqlite::Row<'_>, record: &mut SpanRecord) -> Result
     set(&mut record.step, text(row, 8, "step")?);
     set(&mut record.model, text(row, 9, "model")?);
     set(&mut record.provider, text(row, 10, "provider")?);
-    let tokens = [
-        int(row, 11, "input_tokens")?,
-        int(row, 12, "output_tokens")?,
-        int(row, 13, "cache_read_tokens")?,
-        int(row, 14, "cache_write_tokens")?,
-        int(row, 15, "reasoning_tokens")?,
-    ];
+    // The writer stores the five token columns together (all or none),
+    // and the cost split only beside a cost: a span with neither (most
+    // spans that are not model calls) costs two values rather than twelve.
+    let input = int(row, 11, "input_tokens")?;
+    let tokens = if input.is_none() {
+        [None; 5]
+    } else {
+        [
+            input,
+            int(row, 12, "output_tokens")?,
+            int(row, 13, "cache_read_tokens")?,
+            int(row, 14, "cache_write_tokens")?,
+            int(row, 15, "reasoning_tokens")?,
+        ]
+    };
     record.usage = match tokens {
         [None, None, None, None, None] => None,
         [input, output, cache_read, cache_write, reasoning] => {
@@ -451,13 +460,17 @@ fn decode_report_row(row: &rusqlite::Row<'_>, record: &mut SpanRecord) -> Result
         ),
         None => None,
     };
-    let parts = [
-        int(row, 19, "cost_input_picousd")?,
-        int(row, 20, "cost_cache_read_picousd")?,
-        int(row, 21, "cost_cache_write_picousd")?,
-        int(row, 22, "cost_output_picousd")?,
-        int(row, 23, "cost_reasoning_picousd")?,
-    ];
+    let parts = if record.cost.is_none() {
+        [None; 5]
+    } else {
+        [
+            int(row, 19, "cost_input_picousd")?,
+            int(row, 20, "cost_cache_read_picousd")?,
+            int(row, 21, "cost_cache_write_picousd")?,
+            int(row, 22, "cost_output_picousd")?,
+            int(row, 23, "cost_reasoning_picousd")?,
+        ]
+    };
     record.cost_breakdown = if parts.iter().all(Option::is_none) {
         None
     } else {
