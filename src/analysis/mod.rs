@@ -23,6 +23,7 @@ mod requests;
 mod retrievals;
 mod source;
 mod sqlite;
+pub mod stats;
 mod totals;
 
 pub use range::{ParseTimeError, TimeRange, parse_time};
