@@ -16,8 +16,12 @@
 //! (it lives in another service), its earliest ragtrace request root, else
 //! its earliest span. A request's cost is the sum of its spans' own costs.
 //!
+//! [`drift`] compares retrieval scores and document mixes window by window
+//! with a baseline; [`stats`] holds the statistics it rests on.
+//!
 //! [`Usd`]: crate::pricing::Usd
 
+mod drift;
 mod range;
 mod requests;
 mod retrievals;
@@ -26,7 +30,12 @@ mod sqlite;
 pub mod stats;
 mod totals;
 
-pub use range::{ParseTimeError, TimeRange, parse_time};
+pub use drift::{
+    Band, Baseline, BaselineSpec, BaselineSummary, DriftOptions, DriftReport, GroupBy, Histogram,
+    JsMetric, Judged, KsMetric, Level, PsiBin, PsiMetric, Quantiles, ScoreDirection, SeriesReport,
+    Shift, Thresholds, Verdict, WindowReport, drift, render_table as render_drift_table,
+};
+pub use range::{ParseTimeError, TimeRange, parse_duration, parse_time};
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;
 pub use source::{AnalysisError, TraceSource, resolve_trace};

@@ -1,13 +1,17 @@
 //! The `ragtrace` command-line tool: reads traces back.
 //!
 //! Each subcommand lives in its own module with an `Args` struct and a
-//! `run(args) -> anyhow::Result<()>` function; this file only dispatches.
+//! `run(args)` function returning `anyhow::Result<()>`, or
+//! `anyhow::Result<ExitCode>` when a command has its own non-error exit
+//! codes (`drift` exits 3 when its verdict reaches `--fail-on`); this file
+//! only dispatches. Errors print one line and exit 1.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod common;
+mod drift;
 mod ingest;
 mod prices;
 mod pricing_args;
@@ -32,18 +36,22 @@ enum Command {
     Ingest(ingest::Args),
     /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
     Serve(serve::Args),
+    /// Compare retrieval scores and document mixes with a baseline, window
+    /// by window (exit code 3 when --fail-on is reached).
+    Drift(drift::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Prices(args) => prices::run(args),
-        Command::Tokens(args) => tokens::run(args),
-        Command::Ingest(args) => ingest::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Prices(args) => prices::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Tokens(args) => tokens::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Ingest(args) => ingest::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
