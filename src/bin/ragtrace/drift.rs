@@ -168,6 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         options = options.low_score(line);
     }
 
+    options.validate()?;
     let store = args.db.open()?;
     let report = drift(&store, &options)?;
     match args.format {
