@@ -31,9 +31,10 @@ pub mod stats;
 mod totals;
 
 pub use drift::{
-    Band, Baseline, BaselineSpec, BaselineSummary, DriftOptions, DriftReport, GroupBy, Histogram,
-    JsMetric, Judged, KsMetric, Level, PsiBin, PsiMetric, Quantiles, ScoreDirection, SeriesReport,
-    Shift, Thresholds, Verdict, WindowReport, drift, render_table as render_drift_table,
+    Band, Baseline, BaselineSpec, BaselineSummary, DriftOptions, DriftReport, JsMetric, Judged,
+    KsMetric, Level, PsiBin, PsiMetric, Quantiles, ScoreDirection, ScoreHistogram, SeriesBy,
+    SeriesReport, Shift, Thresholds, Verdict, WindowReport, drift,
+    render_table as render_drift_table,
 };
 pub use range::{ParseTimeError, TimeRange, parse_duration, parse_time};
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};

@@ -101,7 +101,7 @@ pub enum Baseline {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum GroupBy {
+pub enum SeriesBy {
     /// By collection (`db.collection.name` or `gen_ai.data_source.id`).
     Collection,
     /// By span name.
@@ -241,12 +241,12 @@ impl Thresholds {
 ///
 /// ```
 /// use std::time::Duration;
-/// use ragtrace::analysis::{Baseline, DriftOptions, GroupBy};
+/// use ragtrace::analysis::{Baseline, DriftOptions, SeriesBy};
 ///
 /// let options = DriftOptions::new()
 ///     .window(Duration::from_secs(3_600))
 ///     .baseline(Baseline::Rolling { windows: 24 })
-///     .group_by(GroupBy::Name)
+///     .series_by(SeriesBy::Name)
 ///     .low_score(0.5);
 /// # let _ = options;
 /// ```
@@ -258,7 +258,7 @@ pub struct DriftOptions {
     /// What each window is compared with (default the 7 windows before).
     pub baseline: Baseline,
     /// How retrievals split into series (default by collection).
-    pub group_by: GroupBy,
+    pub series_by: SeriesBy,
     /// The windows reported: those that overlap this range (default all).
     pub range: TimeRange,
     /// A top-1 score worse than this counts as low (unset by default).
@@ -272,7 +272,7 @@ impl Default for DriftOptions {
         DriftOptions {
             window: Duration::from_secs(86_400),
             baseline: Baseline::Rolling { windows: 7 },
-            group_by: GroupBy::Collection,
+            series_by: SeriesBy::Collection,
             range: TimeRange::all(),
             low_score: None,
             thresholds: Thresholds::default(),
@@ -299,8 +299,8 @@ impl DriftOptions {
     }
 
     /// How retrievals split into series.
-    pub fn group_by(mut self, group_by: GroupBy) -> Self {
-        self.group_by = group_by;
+    pub fn series_by(mut self, series_by: SeriesBy) -> Self {
+        self.series_by = series_by;
         self
     }
 
@@ -570,7 +570,7 @@ pub struct JsMetric {
 /// bins over both, for charts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct Histogram {
+pub struct ScoreHistogram {
     /// `bins + 1` ascending edges.
     pub edges: Vec<f64>,
     /// The baseline's fraction per bin.
@@ -621,7 +621,7 @@ pub struct WindowReport {
     /// JS divergence of the document mix.
     pub js: Option<JsMetric>,
     /// Histograms of the window and its baseline.
-    pub histogram: Option<Histogram>,
+    pub histogram: Option<ScoreHistogram>,
     /// The worst metric verdict, or insufficient data.
     pub verdict: Verdict,
     /// Why a verdict was refused, or what to know about the scores.
@@ -672,7 +672,7 @@ pub struct DriftReport {
     /// The baseline.
     pub baseline: BaselineSpec,
     /// How retrievals were split.
-    pub group_by: GroupBy,
+    pub series_by: SeriesBy,
     /// The low-score line, if set.
     pub low_score: Option<f64>,
     /// The thresholds used.
@@ -714,7 +714,7 @@ pub fn drift(
         ),
         Baseline::Fixed(range) => {
             source.retrievals(&range, &mut |fact| {
-                let key = key_of(&fact, options.group_by);
+                let key = key_of(&fact, options.series_by);
                 fixed.entry(key).or_default().add(&fact, options.low_score);
                 ControlFlow::Continue(())
             })?;
@@ -745,7 +745,7 @@ pub fn drift(
     source.retrievals(&read, &mut |fact| {
         let index = index_of(fact.start);
         last_seen = Some(last_seen.map_or(index, |seen| seen.max(index)));
-        let key = key_of(&fact, options.group_by);
+        let key = key_of(&fact, options.series_by);
         let state = series
             .entry(key.clone())
             .or_insert_with(|| Series::new(index));
@@ -785,7 +785,7 @@ pub fn drift(
                 end: range.until.unwrap_or(SystemTime::UNIX_EPOCH),
             },
         },
-        group_by: options.group_by,
+        series_by: options.series_by,
         low_score: options.low_score,
         thresholds: options.thresholds,
         verdict: overall(reports.iter().map(|s| s.verdict)),
@@ -797,10 +797,10 @@ fn overall(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
     verdicts.max().unwrap_or(Verdict::InsufficientData)
 }
 
-fn key_of(fact: &RetrievalFact, group_by: GroupBy) -> String {
-    match group_by {
-        GroupBy::Collection => fact.collection.clone(),
-        GroupBy::Name => Some(fact.name.clone()),
+fn key_of(fact: &RetrievalFact, series_by: SeriesBy) -> String {
+    match series_by {
+        SeriesBy::Collection => fact.collection.clone(),
+        SeriesBy::Name => Some(fact.name.clone()),
     }
     .filter(|key| !key.is_empty())
     .unwrap_or_else(|| "(none)".to_owned())
@@ -1201,7 +1201,7 @@ fn window_report(
     report
 }
 
-fn histogram(baseline: &[f64], window: &[f64]) -> Histogram {
+fn histogram(baseline: &[f64], window: &[f64]) -> ScoreHistogram {
     let lo = baseline[0].min(window[0]);
     let hi = baseline[baseline.len() - 1].max(window[window.len() - 1]);
     let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
@@ -1224,7 +1224,7 @@ fn histogram(baseline: &[f64], window: &[f64]) -> Histogram {
             .map(|c| *c as f64 / values.len() as f64)
             .collect()
     };
-    Histogram {
+    ScoreHistogram {
         baseline: fractions(baseline),
         window: fractions(window),
         edges,

@@ -1,5 +1,6 @@
 //! The plain-text table of a [`DriftReport`]: at most 80 columns, no
-//! colours or other escapes (so `NO_COLOR` and pipes need nothing).
+//! colours or other escapes (so `NO_COLOR` and pipes need nothing), and
+//! names from traces with their control characters escaped.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -13,7 +14,7 @@ pub fn render_table(report: &DriftReport) -> String {
     if report.series.is_empty() {
         out.push_str("no retrievals in the range\n");
     }
-    let daily = report.window_seconds % 86_400 == 0;
+    let daily = report.window_seconds.is_multiple_of(86_400);
     for series in &report.series {
         render_series(&mut out, series, daily, report.low_score.is_some());
         out.push('\n');
@@ -52,7 +53,7 @@ fn render_series(out: &mut String, series: &SeriesReport, daily: bool, low: bool
     let _ = writeln!(
         out,
         "{} ({} scores): {}",
-        clip(&series.key, 50),
+        clip(&safe(&series.key), 50),
         series.direction.as_str(),
         shout(series.verdict)
     );
@@ -235,9 +236,46 @@ fn shout(v: Verdict) -> &'static str {
     }
 }
 
+/// `text` with control characters (terminal escapes among them) shown as
+/// `\u{..}`: a collection name comes from traces and must not drive the
+/// terminal.
+fn safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn clip(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_drive_the_terminal() {
+        assert_eq!(safe("kb\u{1b}[31m"), "kb\\u{1b}[31m");
+        assert_eq!(clip("abcdef", 3), "abc...");
+    }
+
+    #[test]
+    fn numbers_fit_their_columns() {
+        for v in [
+            0.0, 0.123_456, -0.98765, 9.9996, 12.345, 123.45, 4321.0, 1e9, -1e9,
+        ] {
+            assert!(num(v).len() <= 6, "{v} -> {}", num(v));
+        }
+        assert_eq!(percent(Some(0.1234)), "12.3%");
+        assert_eq!(percent(Some(1.0)), "100%");
     }
 }

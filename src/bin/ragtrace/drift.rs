@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use ragtrace::analysis::{
-    Band, Baseline, DriftOptions, GroupBy, Thresholds, TimeRange, Verdict, drift, parse_duration,
+    Band, Baseline, DriftOptions, SeriesBy, Thresholds, TimeRange, Verdict, drift, parse_duration,
     render_drift_table,
 };
 
@@ -158,9 +158,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut options = DriftOptions::new()
         .window(window)
         .baseline(baseline)
-        .group_by(match args.by {
-            By::Collection => GroupBy::Collection,
-            By::Name => GroupBy::Name,
+        .series_by(match args.by {
+            By::Collection => SeriesBy::Collection,
+            By::Name => SeriesBy::Name,
         })
         .range(args.range.range()?)
         .thresholds(thresholds);
