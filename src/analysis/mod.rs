@@ -21,15 +21,19 @@
 //!
 //! [`Usd`]: crate::pricing::Usd
 
+mod distribution;
 mod drift;
 mod range;
+mod report;
 mod requests;
 mod retrievals;
 mod source;
 mod sqlite;
 pub mod stats;
 mod totals;
+mod tree;
 
+pub use distribution::Distribution;
 pub use drift::{
     Band, Baseline, BaselineSpec, BaselineSummary, DriftOptions, DriftReport, JsMetric, Judged,
     KsMetric, Level, PsiBin, PsiMetric, Quantiles, ScoreDirection, ScoreHistogram, SeriesBy,
@@ -37,7 +41,12 @@ pub use drift::{
     render_table as render_drift_table,
 };
 pub use range::{ParseTimeError, TimeRange, parse_duration, parse_time};
+pub use report::{
+    Amount, CostSpread, GroupBy, GroupRow, Histogram, LatencySpread, Report, ReportOptions,
+    StepCost, TimeBucket, TopRequest, UnpricedModel, report, report_with_progress,
+};
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;
 pub use source::{AnalysisError, TraceSource, resolve_trace};
 pub use totals::{CostByKind, Tokens, Totals};
+pub use tree::{Evaluation, PromptDetail, RetrievalDetail, TraceTree, TreeNode, build_tree, show};

@@ -11,7 +11,7 @@ use ragtrace::analysis::{
     render_drift_table,
 };
 
-use crate::common::{DbArgs, RangeArgs};
+use crate::common::{self, DbArgs, RangeArgs};
 
 /// The exit code when the verdict reaches `--fail-on`.
 pub const DRIFT_EXIT: u8 = 3;
@@ -172,8 +172,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = args.db.open()?;
     let report = drift(&store, &options)?;
     match args.format {
-        Format::Table => print!("{}", render_drift_table(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => common::emit(&render_drift_table(&report))?,
+        Format::Json => common::print_json(&report)?,
     }
     let fail = match args.fail_on {
         Some(FailOn::Warn) => report.reaches(Verdict::Warn),
