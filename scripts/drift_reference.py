@@ -14,7 +14,7 @@ samples and what numpy and scipy compute from them:
   searchsorted side="right", empty bins as 1e-4),
 - Jensen-Shannon divergence base 2 (scipy.spatial.distance.jensenshannon
   squared),
-- scipy.stats.chi2.sf.
+- scipy.stats.chi2.sf and scipy.stats.chi2_contingency (no correction).
 
 Run from the repository root:  python3 scripts/drift_reference.py
 CI does not run it; the JSON it writes is committed.
@@ -174,6 +174,20 @@ def generate():
     for x, df in [(0.5, 1), (3.0, 1), (17.5, 9), (33.7, 9), (5.0, 9), (1050.0, 999), (40.0, 3)]:
         chi2.append({"x": x, "df": df, "sf": float(stats.chi2.sf(x, df))})
 
+    contingency = []
+    for a, b in [
+        ([5, 6, 4, 0, 5, 7, 3, 5, 6, 9], [140, 139, 141, 140, 140, 140, 141, 139, 140, 140]),
+        ([30, 20, 10], [25, 25, 12]),
+        ([0, 12, 40, 3], [7, 100, 310, 2]),
+    ]:
+        # categories empty in both are left out, as chi2_homogeneity does
+        table = np.array([a, b], dtype=float)
+        table = table[:, table.sum(axis=0) > 0]
+        statistic, p_value, df, _ = stats.chi2_contingency(table, correction=False)
+        contingency.append(
+            {"a": a, "b": b, "statistic": float(statistic), "df": int(df), "p_value": float(p_value)}
+        )
+
     out = {
         "generator": "scripts/drift_reference.py",
         "numpy": np.__version__,
@@ -185,6 +199,7 @@ def generate():
         "psi": psi,
         "js": js_cases,
         "chi2_sf": chi2,
+        "chi2_contingency": contingency,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:

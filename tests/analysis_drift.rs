@@ -435,10 +435,10 @@ fn a_new_document_mix_raises_js() {
     let after = on_day(kb, 10);
     let js = after.js.unwrap();
     assert_eq!(js.judged.verdict, Verdict::Alert, "{js:?}");
-    assert!(
-        js.judged.value > 0.9,
-        "disjoint mixes are near 1 bit: {js:?}"
-    );
+    assert!(js.raw > 0.99, "disjoint mixes are 1 bit apart: {js:?}");
+    // Rare documents of both sides share one category, so the judged value
+    // is lower, and still far into the alert band.
+    assert!(js.judged.value > 0.3, "{js:?}");
     assert_eq!(after.psi.as_ref().unwrap().judged.verdict, Verdict::Ok);
     assert_eq!(after.ks.unwrap().judged.verdict, Verdict::Ok);
     assert_eq!(after.verdict, Verdict::Alert);
