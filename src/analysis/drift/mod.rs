@@ -22,12 +22,10 @@
 //! - **KS**: the two-sample Kolmogorov–Smirnov `D` of the top-1 scores and
 //!   its p-value (scipy's `ks_2samp` method: exact up to 10 000 values);
 //! - **JS**: the Jensen–Shannon divergence (base 2, in `[0, 1]`) of the
-//!   retrieved-document frequencies. Each document expected at least 5
-//!   times in the smaller of window and baseline is its own category;
-//!   rarer ones share one "other documents" category (otherwise a long
-//!   tail of documents seen once or twice reads as divergence: with 300
-//!   documents and 1 000 hits a side, identical mixes score about 0.1
-//!   bits). The JS over every id is reported too (`raw`).
+//!   retrieved-document frequencies, judged by its *excess*: the raw JS
+//!   less the JS sampling alone would give an unchanged mix (with 300
+//!   documents seen a few times each, identical mixes have a raw JS near
+//!   0.1 bits; see [`stats::js_excess`]). Both are reported.
 //!
 //! Scores keep their own direction ([`ScoreKind`]): a distance series is
 //! lower-is-better, so a rising median is a shift for the *worse*. When a
@@ -47,10 +45,14 @@
 //! Verdicts rest on these effect sizes. A p-value only holds a band back:
 //! a metric reaches warn or alert only if its p-value is under
 //! [`Thresholds::significance`] (default 1e-4), so that chance differences
-//! of small windows are not called drift. KS uses its own p-value; PSI and
-//! JS use Pearson's chi-square test of the same bin (document category)
-//! counts, which, unlike PSI's epsilon, an empty bin cannot blow up. A
-//! band held back is reported (`held_back`) but counts as ok.
+//! of small windows are not called drift. KS uses its own p-value; PSI
+//! uses Pearson's chi-square test of the same bin counts (which, unlike
+//! PSI's epsilon, an empty bin cannot blow up); JS the normal tail of its
+//! excess over the null spread. A band held back is reported
+//! (`held_back`) but counts as ok. These p-values treat each document hit
+//! as independent; when one query's documents move together, they are
+//! optimistic, which the effect-size bands and the small significance
+//! level absorb.
 //! With three metrics and the default significance, a month of 30 stable
 //! windows has under a 1 % chance of any warning (a test checks 30 stable
 //! windows of 200 retrievals stay quiet, and a unit test runs 40 such
@@ -555,17 +557,16 @@ pub struct KsMetric {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JsMetric {
-    /// The divergence (bits) over the categories, and its verdict.
+    /// The divergence sampling does not explain (bits: the raw JS less
+    /// its expected value for one unchanged mix), and its verdict.
     #[serde(flatten)]
     pub judged: Judged,
-    /// The divergence (bits) over every document id, rare ones included:
-    /// biased upward when most documents are seen only a few times.
+    /// JS (bits) of the observed document frequencies.
     pub raw: f64,
+    /// What `raw` would be on average if the mix had not changed.
+    pub null_mean: f64,
     /// Distinct documents in the window and baseline together.
     pub documents: u64,
-    /// Categories compared: each document expected at least 5 times in
-    /// the smaller of window and baseline, plus one for all the others.
-    pub categories: u64,
 }
 
 /// Top-1 score histograms of a window and its baseline on equal-width
@@ -986,10 +987,6 @@ impl Series {
 
 const HISTOGRAM_BINS: usize = 20;
 
-/// Hits a document must be expected to have in the smaller of window and
-/// baseline to count as its own category in the JS divergence.
-const JS_MIN_EXPECTED: f64 = 5.0;
-
 /// The chi-square homogeneity p-value of two bin count vectors (1 when
 /// there are fewer than two non-empty bins).
 fn counts_p_value(a: &[u64], b: &[u64]) -> f64 {
@@ -1140,44 +1137,20 @@ fn window_report(
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let now: Vec<f64> = ids
+        let now: Vec<u64> = ids
             .iter()
-            .map(|id| sample.documents.get(*id).copied().unwrap_or(0) as f64)
+            .map(|id| sample.documents.get(*id).copied().unwrap_or(0))
             .collect();
-        let then: Vec<f64> = ids
+        let then: Vec<u64> = ids
             .iter()
-            .map(|id| base.documents.get(*id).copied().unwrap_or(0) as f64)
+            .map(|id| base.documents.get(*id).copied().unwrap_or(0))
             .collect();
-        let raw = stats::js_divergence(&now, &then);
-        // A document is its own category when it is expected at least
-        // JS_MIN_EXPECTED times in the smaller side (Cochran's rule for the
-        // chi-square gate); the others share one "other documents"
-        // category, so sparse long tails do not read as divergence.
-        let (hits_now, hits_then) = (now.iter().sum::<f64>(), then.iter().sum::<f64>());
-        let smaller_share = hits_now.min(hits_then) / (hits_now + hits_then);
-        let (mut kept_now, mut kept_then) = (Vec::new(), Vec::new());
-        let (mut other_now, mut other_then) = (0.0, 0.0);
-        for (a, b) in now.iter().zip(&then) {
-            if (a + b) * smaller_share >= JS_MIN_EXPECTED {
-                kept_now.push(*a);
-                kept_then.push(*b);
-            } else {
-                other_now += a;
-                other_then += b;
-            }
-        }
-        if other_now + other_then > 0.0 {
-            kept_now.push(other_now);
-            kept_then.push(other_then);
-        }
-        if let (Some(raw), Some(js)) = (raw, stats::js_divergence(&kept_now, &kept_then)) {
-            let categories = kept_now.len();
-            let p_value = stats::chi2_homogeneity(&kept_now, &kept_then).map_or(1.0, |t| t.p_value);
+        if let Some(js) = stats::js_excess(&now, &then) {
             report.js = Some(JsMetric {
-                judged: Judged::new(js, p_value, &thresholds.js, thresholds, enough),
-                raw,
+                judged: Judged::new(js.excess, js.p_value, &thresholds.js, thresholds, enough),
+                raw: js.raw,
+                null_mean: js.null_mean,
                 documents: ids.len() as u64,
-                categories: categories as u64,
             });
         }
     }
