@@ -346,7 +346,7 @@ fn a_score_shift_alerts_from_the_day_it_happened() {
     );
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
-        table.contains(&format!("{} alert: top-1 median", date(14))),
+        table.contains(&format!("{}: PSI ", date(14))) && table.contains("top-1 median 0.7"),
         "{table}"
     );
     assert_eq!(fixture.run(&[]).status.code(), Some(0));

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::{DriftReport, Judged, SeriesReport, Shift, Verdict, WindowReport};
+use super::{DriftReport, Judged, ScoreDirection, SeriesReport, Shift, Verdict, WindowReport};
 
 /// Renders `report` as a table, one block per series, with the windows
 /// that warn or alert explained under it.
@@ -57,6 +57,16 @@ fn render_series(out: &mut String, series: &SeriesReport, daily: bool, low: bool
         series.direction.as_str(),
         shout(series.verdict)
     );
+    if matches!(
+        series.direction,
+        ScoreDirection::Unknown | ScoreDirection::Mixed
+    ) {
+        let _ = writeln!(
+            out,
+            "(score direction {}: read as similarity, higher is better)",
+            series.direction.as_str()
+        );
+    }
     let _ = writeln!(
         out,
         "{:<11}{:>6}{:>6}{:>6}{:>6}{:>6}{:>6}{:>6}{:>6}{:>6}{:>6} verdict",
@@ -105,22 +115,49 @@ fn render_series(out: &mut String, series: &SeriesReport, daily: bool, low: bool
 }
 
 fn explain(out: &mut String, w: &WindowReport, daily: bool) {
-    let _ = write!(out, "  {} {}:", label(w.start, daily), w.verdict.as_str());
-    if let (Some(now), Some(then)) = (w.top1, w.baseline.as_ref().and_then(|b| b.top1)) {
+    let flagged = |j: &Judged| matches!(j.verdict, Verdict::Warn | Verdict::Alert);
+    let mut reasons = Vec::new();
+    let psi = w.psi.as_ref().filter(|m| flagged(&m.judged));
+    if let Some(m) = psi {
+        reasons.push(format!(
+            "PSI {:.2} {}",
+            m.judged.value,
+            m.judged.verdict.as_str()
+        ));
+    }
+    let ks = w.ks.filter(|m| flagged(&m.judged));
+    if let Some(m) = ks {
+        reasons.push(format!(
+            "KS D {:.2} {}",
+            m.judged.value,
+            m.judged.verdict.as_str()
+        ));
+    }
+    if let Some(m) = w.js.filter(|m| flagged(&m.judged)) {
+        reasons.push(format!(
+            "JS {:.2} {} ({} documents)",
+            m.judged.value,
+            m.judged.verdict.as_str(),
+            m.documents
+        ));
+    }
+    let _ = writeln!(out, "  {}: {}", label(w.start, daily), reasons.join(", "));
+    if (psi.is_some() || ks.is_some())
+        && let (Some(now), Some(then)) = (w.top1, w.baseline.as_ref().and_then(|b| b.top1))
+    {
         let way = match w.shift {
             Some(Shift::Worse) => "worse",
             Some(Shift::Better) => "better",
             _ => "unchanged",
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            " top-1 median {} -> {} ({way})",
+            "    top-1 median {} -> {} ({way})",
             num(then.p50),
             num(now.p50)
         );
     }
-    out.push('\n');
-    if let Some(psi) = &w.psi {
+    if let Some(psi) = psi {
         for &i in &psi.moved_most {
             let bin = &psi.bins[i];
             let _ = writeln!(
@@ -132,16 +169,11 @@ fn explain(out: &mut String, w: &WindowReport, daily: bool) {
             );
         }
     }
-    if let Some(js) = &w.js
-        && matches!(js.judged.verdict, Verdict::Warn | Verdict::Alert)
+    for note in w
+        .notes
+        .iter()
+        .filter(|n| !n.starts_with("score direction "))
     {
-        let _ = writeln!(
-            out,
-            "    document mix: JS {:.3} over {} documents",
-            js.judged.value, js.documents
-        );
-    }
-    for note in &w.notes {
         let _ = writeln!(out, "    {}", clip(note, 74));
     }
 }
