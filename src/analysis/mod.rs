@@ -22,7 +22,7 @@
 //! [`Usd`]: crate::pricing::Usd
 
 mod distribution;
-mod drift;
+pub mod drift;
 mod range;
 mod report;
 mod requests;
