@@ -16,7 +16,7 @@
 //! (it lives in another service), its earliest ragtrace request root, else
 //! its earliest span. A request's cost is the sum of its spans' own costs.
 //!
-//! [`drift`] compares retrieval scores and document mixes window by window
+//! [`drift()`] compares retrieval scores and document mixes window by window
 //! with a baseline; [`stats`] holds the statistics it rests on.
 //!
 //! [`Usd`]: crate::pricing::Usd
