@@ -416,6 +416,28 @@ fn json_output_carries_what_charts_need() {
         windows[0]["low_score_rate"].as_f64().map(|r| r < 0.1),
         Some(true)
     );
+
+    // By span name; --until in the middle of day 15 leaves that window
+    // open and cut there: shown, not counted.
+    let until = format!("{}T12:00:00Z", date(15));
+    let out = fixture.run(&[
+        "--format",
+        "json",
+        "--by",
+        "name",
+        "--since",
+        &date(10),
+        "--until",
+        &until,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["series"][0]["key"], "retrieval kb");
+    let windows = report["series"][0]["windows"].as_array().unwrap();
+    let last = windows.last().unwrap();
+    assert_eq!((windows.len(), &last["complete"]), (6, &json!(false)));
+    assert_eq!(last["retrievals"], 100, "half of day 15");
+    assert_eq!(windows[4]["complete"], true);
 }
 
 #[test]

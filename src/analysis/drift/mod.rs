@@ -263,7 +263,9 @@ pub struct DriftOptions {
     pub baseline: Baseline,
     /// How retrievals split into series (default by collection).
     pub series_by: SeriesBy,
-    /// The windows reported: those that overlap this range (default all).
+    /// The windows reported: from the one holding `since`, whole, to the
+    /// one holding `until`, which is read only up to `until` (and then
+    /// still open); default all.
     pub range: TimeRange,
     /// A top-1 score worse than this counts as low (unset by default).
     pub low_score: Option<f64>,
@@ -625,6 +627,10 @@ pub struct WindowReport {
     pub js: Option<JsMetric>,
     /// Histograms of the window and its baseline.
     pub histogram: Option<ScoreHistogram>,
+    /// `false` while the window is still open (it ends after `--until`, or
+    /// after now): its verdict is shown but does not count toward the
+    /// series' and the overall verdict.
+    pub complete: bool,
     /// The worst metric verdict, or insufficient data.
     pub verdict: Verdict,
     /// Why a verdict was refused, or what to know about the scores.
@@ -641,7 +647,7 @@ pub struct SeriesReport {
     pub direction: ScoreDirection,
     /// Its windows, oldest first.
     pub windows: Vec<WindowReport>,
-    /// The worst window verdict.
+    /// The worst verdict of its complete windows.
     pub verdict: Verdict,
 }
 
@@ -682,8 +688,8 @@ pub struct DriftReport {
     pub thresholds: Thresholds,
     /// The series, by key.
     pub series: Vec<SeriesReport>,
-    /// The worst verdict of any window; insufficient data if no window
-    /// had enough.
+    /// The worst verdict of any complete window; insufficient data if no
+    /// complete window had enough.
     pub verdict: Verdict,
 }
 
@@ -731,10 +737,9 @@ pub fn drift(
             )
         }
     };
-    let read = TimeRange::between(
-        read_since,
-        last_reported.map(|last| from_nanos((last + 1).saturating_mul(window_ns))),
-    );
+    // Whole windows from the one holding `since` (and the baseline windows
+    // before it); nothing that started at or after `until`.
+    let read = TimeRange::between(read_since, options.range.until);
 
     let mut series: HashMap<String, Series> = HashMap::new();
     let mut last_seen: Option<i64> = None;
@@ -744,6 +749,7 @@ pub fn drift(
         history,
         first_reported,
         fixed: &fixed,
+        data_end: options.range.until.unwrap_or_else(SystemTime::now),
     };
     source.retrievals(&read, &mut |fact| {
         let index = index_of(fact.start);
@@ -768,7 +774,13 @@ pub fn drift(
         if let Some(last) = last {
             state.advance_to(last + 1, &key, &context);
         }
-        let verdict = overall(state.windows.iter().map(|w| w.verdict));
+        let verdict = overall(
+            state
+                .windows
+                .iter()
+                .filter(|w| w.complete)
+                .map(|w| w.verdict),
+        );
         if state.windows.is_empty() {
             continue;
         }
@@ -817,6 +829,8 @@ struct Context<'a> {
     history: u32,
     first_reported: Option<i64>,
     fixed: &'a HashMap<String, Sample>,
+    /// Windows ending after this are still open.
+    data_end: SystemTime,
 }
 
 /// Score direction counts.
@@ -873,12 +887,7 @@ impl Sample {
         if fact.error {
             self.errors += 1;
         }
-        let finite: Vec<f64> = fact
-            .scores
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite())
-            .collect();
+
         let top1 = fact
             .scores
             .first()
@@ -898,8 +907,13 @@ impl Sample {
                 self.low += 1;
             }
         }
-        if !finite.is_empty() {
-            self.mean_sum += finite.iter().sum::<f64>() / finite.len() as f64;
+        let (sum, count) = fact
+            .scores
+            .iter()
+            .filter(|s| s.is_finite())
+            .fold((0.0, 0_u32), |(sum, n), s| (sum + s, n + 1));
+        if count > 0 {
+            self.mean_sum += sum / f64::from(count);
             self.mean_count += 1;
         }
         for id in &fact.document_ids {
@@ -1031,9 +1045,13 @@ fn window_report(
         ks: None,
         js: None,
         histogram: None,
+        complete: end <= context.data_end,
         verdict: Verdict::InsufficientData,
         notes: Vec::new(),
     };
+    if !report.complete {
+        notes.push("window still open: its verdict does not count yet".to_owned());
+    }
     if matches!(direction, ScoreDirection::Unknown | ScoreDirection::Mixed) && scored > 0 {
         notes.push(format!(
             "score direction {}: read as similarity (higher is better)",
@@ -1245,6 +1263,7 @@ mod tests {
             history: 7,
             first_reported: None,
             fixed: &fixed,
+            data_end: SystemTime::now(),
         };
         let mut series = Series::new(0);
         for window in 0..windows {

@@ -32,10 +32,14 @@ pub fn render_table(report: &DriftReport) -> String {
     );
     let _ = writeln!(
         out,
-        "    retrievals in the window or {} in its baseline",
+        "    retrievals in the window or {} in its baseline; * = window still open",
         t.min_baseline
     );
-    let windows = report.series.iter().flat_map(|s| &s.windows);
+    let windows = report
+        .series
+        .iter()
+        .flat_map(|s| &s.windows)
+        .filter(|w| w.complete);
     let count = |v: Verdict| windows.clone().filter(|w| w.verdict == v).count();
     let _ = writeln!(
         out,
@@ -102,7 +106,11 @@ fn render_series(out: &mut String, series: &SeriesReport, daily: bool, low: bool
             judged(w.psi.as_ref().map(|m| &m.judged)),
             judged(w.ks.as_ref().map(|m| &m.judged)),
             judged(w.js.as_ref().map(|m| &m.judged)),
-            short(w.verdict),
+            if w.complete {
+                short(w.verdict).to_owned()
+            } else {
+                format!("{}*", short(w.verdict))
+            },
         );
     }
     for w in series

@@ -93,13 +93,18 @@ Against the baseline:
        baseline's deciles        warn >= 0.10, alert >= 0.25
   D    two-sample Kolmogorov-Smirnov statistic of the top-1 score
                                  warn >= 0.10, alert >= 0.20
-  js   Jensen-Shannon divergence (bits) of the retrieved-document mix
+  js   Jensen-Shannon divergence (bits) of the retrieved-document mix,
+       less what sampling alone gives an unchanged mix
                                  warn >= 0.10, alert >= 0.20
 A band counts only if its p-value is under --significance (1e-4), so chance
 differences of small windows stay ok (shown with '?'). Windows with fewer
 than --min-window (50) scored retrievals, or a baseline under
 --min-baseline (200), say 'insufficient data'. Distance scores are compared
 lower-is-better; unknown directions are read as similarities and reported.
+
+Windows are aligned to the Unix epoch (days are UTC days) and reported
+whole from the one holding --since; a window still open (it ends after
+--until or now) is marked '*' and does not count toward the verdict.
 
 Exit codes: 0 = done, nothing reached --fail-on; 3 = the overall verdict
 reached --fail-on; 1 = error; 2 = bad usage.";
