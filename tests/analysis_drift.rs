@@ -58,6 +58,9 @@ struct Day {
     kind: Option<&'static str>,
     /// Documents are `{docs}-{i}`, `i < 300`, drawn with Zipf-like weights.
     docs: &'static str,
+    /// Further retrievals that found nothing, and that failed.
+    empty: u32,
+    failed: u32,
 }
 
 impl Day {
@@ -68,6 +71,8 @@ impl Day {
             sd: 0.06,
             kind: Some("similarity"),
             docs: "doc",
+            empty: 0,
+            failed: 0,
         }
     }
 }
@@ -137,6 +142,25 @@ fn generate(lines: &mut String, collection: &str, seed: u64, days: u32, plan: im
             if spans.len() == 200 {
                 flush(lines, &mut spans);
             }
+        }
+        for i in 0..d.empty + d.failed {
+            let failed = i >= d.empty;
+            let start = (DAY0 + u64::from(day) * DAY + 3_600 + u64::from(i)) * 1_000_000_000;
+            spans.push(json!({
+                "traceId": format!("{:016x}{:016x}", seed, rng.next()),
+                "spanId": format!("{:016x}", rng.next() | 1),
+                "name": format!("retrieval {collection}"),
+                "kind": 3,
+                "startTimeUnixNano": start.to_string(),
+                "endTimeUnixNano": (start + 4_000_000).to_string(),
+                "attributes": [
+                    {"key": "ragtrace.step", "value": {"stringValue": "retrieval"}},
+                    {"key": "db.collection.name", "value": {"stringValue": collection}},
+                    {"key": "ragtrace.retrieval.scores", "value": {"arrayValue": {"values": []}}},
+                    {"key": "ragtrace.retrieval.returned", "value": {"intValue": "0"}},
+                ],
+                "status": if failed { json!({"code": 2, "message": "shard down"}) } else { json!({}) },
+            }));
         }
     }
     flush(lines, &mut spans);
@@ -346,7 +370,8 @@ fn a_score_shift_alerts_from_the_day_it_happened() {
     );
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(
-        table.contains(&format!("{}: PSI ", date(14))) && table.contains("top-1 median 0.7"),
+        table.contains(&format!("{}: alert\n    PSI ", date(14)))
+            && table.contains("top-1 median 0.7"),
         "{table}"
     );
     assert_eq!(fixture.run(&[]).status.code(), Some(0));
@@ -513,6 +538,9 @@ fn distances_are_compared_lower_is_better() {
             mean: if d >= 10 { later } else { 0.35 },
             sd: 0.04,
             kind: Some("distance"),
+            // Day 11 also has 25 searches that found nothing, 5 that failed.
+            empty: if d == 11 { 25 } else { 0 },
+            failed: if d == 11 { 5 } else { 0 },
             ..Day::similarity()
         });
     }
@@ -528,6 +556,10 @@ fn distances_are_compared_lower_is_better() {
         // The top-1 is the rank-1 (smallest) distance: p50 near the mean.
         let p50 = after.top1.unwrap().p50;
         assert!((p50 - if name == "worse" { 0.45 } else { 0.25 }).abs() < 0.02);
+        let busy = on_day(s, 11);
+        assert_eq!((busy.retrievals, busy.errors, busy.scored), (230, 5, 200));
+        assert_eq!(busy.empty_rate, Some(25.0 / 230.0));
+        assert_eq!(before.empty_rate, Some(0.0));
         // "Low" means a distance over the line.
         let (was, now) = (
             before.low_score_rate.unwrap(),

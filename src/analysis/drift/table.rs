@@ -124,32 +124,27 @@ fn render_series(out: &mut String, series: &SeriesReport, daily: bool, low: bool
 
 fn explain(out: &mut String, w: &WindowReport, daily: bool) {
     let flagged = |j: &Judged| matches!(j.verdict, Verdict::Warn | Verdict::Alert);
-    let mut reasons = Vec::new();
+    let _ = writeln!(out, "  {}: {}", label(w.start, daily), w.verdict.as_str());
+    let line = |out: &mut String, name: &str, j: &Judged, extra: String| {
+        let _ = writeln!(
+            out,
+            "    {name} {:.2}: {} (p {}){extra}",
+            j.value,
+            j.verdict.as_str(),
+            p_value(j.p_value)
+        );
+    };
     let psi = w.psi.as_ref().filter(|m| flagged(&m.judged));
     if let Some(m) = psi {
-        reasons.push(format!(
-            "PSI {:.2} {}",
-            m.judged.value,
-            m.judged.verdict.as_str()
-        ));
+        line(out, "PSI", &m.judged, String::new());
     }
     let ks = w.ks.filter(|m| flagged(&m.judged));
     if let Some(m) = ks {
-        reasons.push(format!(
-            "KS D {:.2} {}",
-            m.judged.value,
-            m.judged.verdict.as_str()
-        ));
+        line(out, "KS D", &m.judged, String::new());
     }
     if let Some(m) = w.js.filter(|m| flagged(&m.judged)) {
-        reasons.push(format!(
-            "JS {:.2} {} ({} documents)",
-            m.judged.value,
-            m.judged.verdict.as_str(),
-            m.documents
-        ));
+        line(out, "JS", &m.judged, format!(", {} documents", m.documents));
     }
-    let _ = writeln!(out, "  {}: {}", label(w.start, daily), reasons.join(", "));
     if (psi.is_some() || ks.is_some())
         && let (Some(now), Some(then)) = (w.top1, w.baseline.as_ref().and_then(|b| b.top1))
     {
@@ -183,6 +178,14 @@ fn explain(out: &mut String, w: &WindowReport, daily: bool) {
         .filter(|n| !n.starts_with("score direction "))
     {
         let _ = writeln!(out, "    {}", clip(note, 74));
+    }
+}
+
+fn p_value(p: f64) -> String {
+    if p < 1e-16 {
+        "< 1e-16".to_owned()
+    } else {
+        format!("{p:.0e}")
     }
 }
 
