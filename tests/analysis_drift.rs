@@ -526,6 +526,17 @@ fn a_small_window_is_insufficient_data_not_an_alarm() {
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("too few"), "{table}");
     assert!(table.contains("overall: insufficient data"), "{table}");
+
+    // A window so short the range would be millions of rows is refused.
+    let out = fixture.run(&["--window", "1s", "--since", &date(0), "--until", &date(10)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("864000 windows of 1s are too many"),
+        "{stderr}"
+    );
+    let out = fixture.run(&["--window", "1s"]);
+    assert_eq!(out.status.code(), Some(1), "also without --since/--until");
 }
 
 #[test]

@@ -712,7 +712,18 @@ pub fn drift(
     let last_reported = options
         .range
         .until
-        .map(|until| (to_nanos(until) - 1).div_euclid(window_ns));
+        .map(|until| to_nanos(until).saturating_sub(1).div_euclid(window_ns));
+    let too_many = |windows: i64| {
+        AnalysisError::BadOption(format!(
+            "{windows} windows of {} are too many (at most {MAX_WINDOWS}); give a longer --window or a shorter --since/--until range",
+            humantime::format_duration(options.window)
+        ))
+    };
+    if let (Some(first), Some(last)) = (first_reported, last_reported)
+        && last.saturating_sub(first) >= MAX_WINDOWS
+    {
+        return Err(too_many(last.saturating_sub(first).saturating_add(1)));
+    }
 
     let mut fixed: HashMap<String, Sample> = HashMap::new();
     let (history, read_since) = match options.baseline {
@@ -751,6 +762,7 @@ pub fn drift(
         fixed: &fixed,
         data_end: options.range.until.unwrap_or_else(SystemTime::now),
     };
+    let mut overflow = None;
     source.retrievals(&read, &mut |fact| {
         let index = index_of(fact.start);
         last_seen = Some(last_seen.map_or(index, |seen| seen.max(index)));
@@ -758,11 +770,18 @@ pub fn drift(
         let state = series
             .entry(key.clone())
             .or_insert_with(|| Series::new(index));
+        if index.saturating_sub(state.first_index) >= MAX_WINDOWS {
+            overflow = Some(index.saturating_sub(state.first_index).saturating_add(1));
+            return ControlFlow::Break(());
+        }
         state.advance_to(index, &key, &context);
         state.current.add(&fact, options.low_score);
         ControlFlow::Continue(())
     })?;
 
+    if let Some(windows) = overflow {
+        return Err(too_many(windows));
+    }
     let last = last_reported.or(last_seen);
     let mut reports = Vec::new();
     let mut keys: Vec<String> = series.keys().cloned().collect();
@@ -772,7 +791,12 @@ pub fn drift(
             continue;
         };
         if let Some(last) = last {
-            state.advance_to(last + 1, &key, &context);
+            if last.saturating_sub(state.first_index) >= MAX_WINDOWS {
+                return Err(too_many(
+                    last.saturating_sub(state.first_index).saturating_add(1),
+                ));
+            }
+            state.advance_to(last.saturating_add(1), &key, &context);
         }
         let verdict = overall(
             state
@@ -934,6 +958,7 @@ impl Sample {
 
 /// One series while retrievals stream in.
 struct Series {
+    first_index: i64,
     current_index: i64,
     current: Sample,
     /// The previous windows kept for a rolling baseline, oldest first.
@@ -945,6 +970,7 @@ struct Series {
 impl Series {
     fn new(index: i64) -> Self {
         Series {
+            first_index: index,
             current_index: index,
             current: Sample::default(),
             previous: VecDeque::new(),
@@ -1000,6 +1026,10 @@ impl Series {
 }
 
 const HISTOGRAM_BINS: usize = 20;
+
+/// Most windows one series may span (a guard against `--window 1s` over a
+/// year: every window, empty or not, is a row of the report).
+const MAX_WINDOWS: i64 = 100_000;
 
 /// The chi-square homogeneity p-value of two bin count vectors (1 when
 /// there are fewer than two non-empty bins).
