@@ -300,10 +300,20 @@ fn money_row(g: &GroupRow, total: &GroupRow) -> Vec<String> {
 }
 
 fn spread_row(g: &GroupRow) -> Vec<String> {
+    let t = &g.totals;
+    // A group with no model call has no cost to spread.
+    let priced = t.priced_spans + t.partial_spans + t.unpriced_spans > 0 || !t.cost.is_zero();
+    let money = |usd| {
+        if priced {
+            text::money(usd)
+        } else {
+            "-".to_owned()
+        }
+    };
     vec![
         text::safe(&g.key),
-        text::money(g.cost.p50),
-        text::money(g.cost.p95),
+        money(g.cost.p50),
+        money(g.cost.p95),
         text::duration(g.latency.p50),
         text::duration(g.latency.p95),
         text::duration(g.latency.max),
