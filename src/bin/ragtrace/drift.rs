@@ -106,8 +106,8 @@ Windows are aligned to the Unix epoch (days are UTC days) and reported
 whole from the one holding --since; a window still open (it ends after
 --until or now) is marked '*' and does not count toward the verdict.
 
-Exit codes: 0 = done, nothing reached --fail-on; 3 = the overall verdict
-reached --fail-on; 1 = error; 2 = bad usage.";
+Exit codes: 0 = done, nothing reached --fail-on (insufficient data never
+does); 3 = the overall verdict reached --fail-on; 1 = error; 2 = bad usage.";
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum By {
