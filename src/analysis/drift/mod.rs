@@ -1281,15 +1281,22 @@ mod tests {
     /// (top-1 ~ N(0.72, 0.06), five of 300 documents with Zipf-like
     /// weights) through the rolling-baseline machinery; returns how many
     /// windows got a verdict and how many of those warned or alerted.
-    fn stable(seed: u64, windows: i64, per_window: u32) -> (usize, usize) {
+    /// Simulated windows: top-1 ~ N(mean(window), 0.06) times `scale`.
+    fn simulate(
+        seed: u64,
+        windows: i64,
+        per_window: u32,
+        options: &DriftOptions,
+        mean: impl Fn(i64) -> f64,
+        scale: f64,
+    ) -> Vec<WindowReport> {
         let mut rng = Rng(seed);
         let weights: Vec<f64> = (0..300).map(|i| 1.0 / f64::from(i + 1).powf(0.8)).collect();
         let total: f64 = weights.iter().sum();
-        let options = DriftOptions::new();
         let fixed = HashMap::new();
         let context = Context {
-            options: &options,
-            window_ns: 86_400_000_000_000,
+            options,
+            window_ns: i64::try_from(options.window.as_nanos()).unwrap(),
             history: 7,
             first_reported: None,
             fixed: &fixed,
@@ -1299,7 +1306,7 @@ mod tests {
         for window in 0..windows {
             series.advance_to(window, "kb", &context);
             for _ in 0..per_window {
-                let top = 0.72 + 0.06 * rng.normal();
+                let top = (mean(window) + 0.06 * rng.normal()) * scale;
                 let mut ids: Vec<String> = Vec::new();
                 while ids.len() < 5 {
                     let mut pick = rng.uniform() * total;
@@ -1324,12 +1331,23 @@ mod tests {
                     score_kind: Some(ScoreKind::Similarity),
                     error: false,
                 };
-                series.current.add(&fact, None);
+                series.current.add(&fact, options.low_score);
             }
         }
         series.advance_to(windows, "kb", &context);
-        let judged: Vec<_> = series
-            .windows
+        series.windows
+    }
+
+    fn stable(seed: u64, windows: i64, per_window: u32) -> (usize, usize) {
+        let windows = simulate(
+            seed,
+            windows,
+            per_window,
+            &DriftOptions::new(),
+            |_| 0.72,
+            1.0,
+        );
+        let judged: Vec<_> = windows
             .iter()
             .filter(|w| w.verdict != Verdict::InsufficientData)
             .collect();
@@ -1338,6 +1356,49 @@ mod tests {
             .filter(|w| matches!(w.verdict, Verdict::Warn | Verdict::Alert))
             .count();
         (judged.len(), flagged)
+    }
+
+    #[test]
+    fn the_table_fits_80_columns() {
+        // Hourly windows, scores in the hundreds, a long name, a shift.
+        let options = DriftOptions::new()
+            .window(Duration::from_secs(3_600))
+            .low_score(600.0);
+        let windows = simulate(
+            7,
+            12,
+            300,
+            &options,
+            |w| if w >= 9 { 0.6 } else { 0.72 },
+            1_000.0,
+        );
+        assert_eq!(windows[9].verdict, Verdict::Alert);
+        let report = DriftReport {
+            window_seconds: 3_600,
+            baseline: BaselineSpec::Rolling { windows: 7 },
+            series_by: SeriesBy::Collection,
+            low_score: options.low_score,
+            thresholds: options.thresholds,
+            series: vec![SeriesReport {
+                key: "a-collection-with-a-very-long-name-".repeat(4),
+                direction: ScoreDirection::Unknown,
+                verdict: overall(windows.iter().map(|w| w.verdict)),
+                windows,
+            }],
+            verdict: Verdict::Alert,
+        };
+        let table = render_table(&report);
+        assert!(
+            table.contains("ALERT") && table.contains("01-01 09:00"),
+            "{table}"
+        );
+        for line in table.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} wide: {line}",
+                line.chars().count()
+            );
+        }
     }
 
     #[test]
