@@ -1343,7 +1343,8 @@ mod tests {
         series.windows
     }
 
-    fn stable(seed: u64, windows: i64, per_window: u32) -> (usize, usize) {
+    /// Windows judged, windows flagged, the largest JS excess.
+    fn stable(seed: u64, windows: i64, per_window: u32) -> (usize, usize, f64) {
         let windows = simulate(
             seed,
             windows,
@@ -1360,7 +1361,11 @@ mod tests {
             .iter()
             .filter(|w| matches!(w.verdict, Verdict::Warn | Verdict::Alert))
             .count();
-        (judged.len(), flagged)
+        let excess = judged
+            .iter()
+            .filter_map(|w| w.js.map(|j| j.judged.value))
+            .fold(0.0, f64::max);
+        (judged.len(), flagged, excess)
     }
 
     #[test]
@@ -1416,9 +1421,10 @@ mod tests {
         for per_window in [200, 50] {
             let (mut judged, mut flagged, mut noisy_months) = (0, 0, 0);
             for seed in 0..25 {
-                let (j, f) = stable(1_000 + seed, 30, per_window);
+                let (j, f, excess) = stable(1_000 + seed, 30, per_window);
                 judged += j;
                 flagged += f;
+                assert!(excess < 0.05, "JS excess {excess} in a stable month");
                 noisy_months += usize::from(f > 0);
             }
             eprintln!(
