@@ -587,11 +587,12 @@ pub struct JsExcess {
     pub raw: f64,
     /// Its expected value if both samples came from one distribution.
     pub null_mean: f64,
-    /// Its standard deviation then.
+    /// Its standard deviation then (times `√cluster`).
     pub null_sd: f64,
     /// `max(0, raw - null_mean)`: the divergence sampling does not explain.
     pub excess: f64,
-    /// `P(Z ≥ (raw - null_mean) / null_sd)` for a standard normal `Z`.
+    /// `P(X ≥ raw)` for `X` the scaled chi-square `a·χ²(ν)` with mean
+    /// `null_mean` and standard deviation `null_sd` (Satterthwaite).
     pub p_value: f64,
 }
 
@@ -603,7 +604,15 @@ pub struct JsExcess {
 /// categories seen a few times each, identical mixes have a raw JS far
 /// from 0 (300 documents and 1 000 hits a side: about 0.1 bits); the
 /// excess over the null mean is what changed.
-pub fn js_excess(a: &[u64], b: &[u64]) -> Option<JsExcess> {
+///
+/// `cluster` (at least 1) multiplies the null variance for hits that come
+/// in groups: when each sampled unit (a retrieval) brings several
+/// categories (its documents) that tend to come together, counts move
+/// together and the independent-hit variance is too small; with `k` hits a
+/// unit, `cluster = k` is the worst case (a unit's hits always together).
+/// The null mean needs no such factor: each count's distribution is the
+/// same either way.
+pub fn js_excess(a: &[u64], b: &[u64], cluster: f64) -> Option<JsExcess> {
     if a.len() != b.len() {
         return None;
     }
@@ -653,14 +662,14 @@ pub fn js_excess(a: &[u64], b: &[u64]) -> Option<JsExcess> {
         variance += (m2 - m1 * m1).max(0.0);
     }
     let raw = raw.clamp(0.0, 1.0);
-    let sd = variance.sqrt();
-    let p_value = if sd > 0.0 {
-        let z = (raw - mean) / sd;
-        if z > 0.0 {
-            chi2_sf(z * z, 1.0) / 2.0
-        } else {
-            1.0 - chi2_sf(z * z, 1.0) / 2.0
-        }
+    let sd = (variance * cluster.max(1.0)).sqrt();
+    // Satterthwaite: JS under the null is close to a scaled chi-square
+    // (a sum of squares), a·χ²(ν) with the same mean and variance; its
+    // right skew matters when few categories carry the mass.
+    let p_value = if sd > 0.0 && mean > 0.0 {
+        let scale = sd * sd / (2.0 * mean);
+        let df = 2.0 * mean * mean / (sd * sd);
+        chi2_sf(raw / scale, df)
     } else if raw > mean {
         0.0
     } else {
@@ -932,7 +941,7 @@ mod tests {
         let (mut raws, mut means, mut sds) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..400 {
             let (a, b) = (draw(1_000), draw(7_000));
-            let j = js_excess(&a, &b).unwrap();
+            let j = js_excess(&a, &b, 1.0).unwrap();
             raws.push(j.raw);
             means.push(j.null_mean);
             sds.push(j.null_sd);
@@ -951,7 +960,17 @@ mod tests {
             avg(&sds)
         );
         // Disjoint samples: all of it is excess.
-        let j = js_excess(&[50, 50, 0, 0], &[0, 0, 50, 50]).unwrap();
+        let j = js_excess(&[50, 50, 0, 0], &[0, 0, 50, 50], 1.0).unwrap();
+        // Grouped hits widen the null spread, not its mean.
+        let grouped = js_excess(&[40, 10, 5], &[10, 40, 5], 5.0).unwrap();
+        let single = js_excess(&[40, 10, 5], &[10, 40, 5], 1.0).unwrap();
+        assert!(
+            single.raw > single.null_mean + 3.0 * single.null_sd,
+            "{single:?}"
+        );
+        assert_eq!(grouped.null_mean, single.null_mean);
+        assert!((grouped.null_sd / single.null_sd - 5f64.sqrt()).abs() < 1e-12);
+        assert!(grouped.p_value > single.p_value);
         assert_eq!(j.raw, 1.0);
         assert!(j.excess > 0.9 && j.p_value < 1e-10, "{j:?}");
     }

@@ -48,12 +48,13 @@
 //! [`Thresholds::significance`] (default 1e-4), so that chance differences
 //! of small windows are not called drift. KS uses its own p-value; PSI
 //! uses Pearson's chi-square test of the same bin counts (which, unlike
-//! PSI's epsilon, an empty bin cannot blow up); JS the normal tail of its
-//! excess over the null spread. A band held back is reported
-//! (`held_back`) but counts as ok. These p-values treat each document hit
-//! as independent; when one query's documents move together, they are
-//! optimistic, which the effect-size bands and the small significance
-//! level absorb.
+//! PSI's epsilon, an empty bin cannot blow up); JS a scaled chi-square
+//! with its null mean and spread (Satterthwaite), the spread widened for
+//! the worst case of
+//! a retrieval's documents always coming together (a repeated query
+//! brings the same documents), so that popular queries do not read as a
+//! significant change. A band held back is reported (`held_back`) but
+//! counts as ok.
 //!
 //! With three metrics at 1e-4 each, a month of 30 stable windows has under
 //! a 1 % chance of any warning (`tests/analysis_drift.rs` checks that 30
@@ -907,6 +908,8 @@ struct Sample {
     mean_sum: f64,
     mean_count: u64,
     documents: HashMap<String, u64>,
+    /// Retrievals that returned at least one document id.
+    with_documents: u64,
     kinds: Kinds,
 }
 
@@ -945,6 +948,9 @@ impl Sample {
             self.mean_sum += sum / f64::from(count);
             self.mean_count += 1;
         }
+        if !fact.document_ids.is_empty() {
+            self.with_documents += 1;
+        }
         for id in &fact.document_ids {
             *self.documents.entry(id.clone()).or_default() += 1;
         }
@@ -955,6 +961,7 @@ impl Sample {
         Sample {
             top1: stats::sorted_finite(self.top1),
             documents: self.documents,
+            with_documents: self.with_documents,
             kinds: self.kinds,
             ..Sample::default()
         }
@@ -998,6 +1005,7 @@ impl Series {
                         for (i, previous) in &self.previous {
                             if *i >= at - i64::from(windows) {
                                 merged.top1.extend_from_slice(&previous.top1);
+                                merged.with_documents += previous.with_documents;
                                 for (id, n) in &previous.documents {
                                     *merged.documents.entry(id.clone()).or_default() += n;
                                 }
@@ -1198,7 +1206,16 @@ fn window_report(
             .iter()
             .map(|id| base.documents.get(*id).copied().unwrap_or(0))
             .collect();
-        if let Some(js) = stats::js_excess(&now, &then) {
+        // A retrieval's documents may all come with its query: the worst
+        // case widens the null spread by the mean documents a retrieval.
+        let hits = sample.documents.values().sum::<u64>() + base.documents.values().sum::<u64>();
+        let units = sample.with_documents + base.with_documents;
+        let cluster = if units > 0 {
+            hits as f64 / units as f64
+        } else {
+            1.0
+        };
+        if let Some(js) = stats::js_excess(&now, &then, cluster) {
             report.js = Some(JsMetric {
                 judged: Judged::new(js.excess, js.p_value, &thresholds.js, thresholds, enough),
                 raw: js.raw,
@@ -1294,10 +1311,12 @@ mod tests {
         options: &DriftOptions,
         mean: impl Fn(i64) -> f64,
         scale: f64,
+        repeated: bool,
     ) -> Vec<WindowReport> {
         let mut rng = Rng(seed);
         let weights: Vec<f64> = (0..300).map(|i| 1.0 / f64::from(i + 1).powf(0.8)).collect();
         let total: f64 = weights.iter().sum();
+        let total_queries: f64 = weights[..60].iter().sum();
         let fixed = HashMap::new();
         let context = Context {
             options,
@@ -1313,6 +1332,17 @@ mod tests {
             for _ in 0..per_window {
                 let top = (mean(window) + 0.06 * rng.normal()) * scale;
                 let mut ids: Vec<String> = Vec::new();
+                if repeated {
+                    // One of 60 queries, Zipf-like; a query always brings
+                    // the same five documents.
+                    let mut pick = rng.uniform() * total_queries;
+                    let mut query = 0;
+                    while query < 59 && pick > weights[query] {
+                        pick -= weights[query];
+                        query += 1;
+                    }
+                    ids = (0..5).map(|d| format!("doc-{}", query * 5 + d)).collect();
+                }
                 while ids.len() < 5 {
                     let mut pick = rng.uniform() * total;
                     let mut doc = 0;
@@ -1344,7 +1374,7 @@ mod tests {
     }
 
     /// Windows judged, windows flagged, the largest JS excess.
-    fn stable(seed: u64, windows: i64, per_window: u32) -> (usize, usize, f64) {
+    fn stable(seed: u64, windows: i64, per_window: u32, repeated: bool) -> (usize, usize, f64) {
         let windows = simulate(
             seed,
             windows,
@@ -1352,6 +1382,7 @@ mod tests {
             &DriftOptions::new(),
             |_| 0.72,
             1.0,
+            repeated,
         );
         let judged: Vec<_> = windows
             .iter()
@@ -1381,6 +1412,7 @@ mod tests {
             &options,
             |w| if w >= 9 { 0.6 } else { 0.72 },
             1_000.0,
+            false,
         );
         assert_eq!(windows[9].verdict, Verdict::Alert);
         let report = DriftReport {
@@ -1414,24 +1446,35 @@ mod tests {
     #[test]
     fn stable_months_stay_quiet() {
         // 25 months of 30 daily windows × 200 retrievals, and 25 of windows
-        // at the smallest size that gets a verdict (50 retrievals): not one
-        // warning (at 50 a window, PSI's epsilon for an empty decile bin
-        // alone would push PSI over 0.6 in about 5 % of windows; the
-        // chi-square gate on the counts holds those back).
-        for per_window in [200, 50] {
+        // at the smallest size that gets a verdict (50 retrievals), with
+        // documents drawn independently and with repeated queries (each of
+        // 60 queries always brings the same five documents): not one
+        // warning. At 50 a window, PSI's epsilon for an empty decile bin
+        // alone pushes PSI over 0.6 in about 5 % of windows; the chi-square
+        // gate on the counts holds those back.
+        for (per_window, repeated) in [(200, false), (50, false), (200, true), (50, true)] {
             let (mut judged, mut flagged, mut noisy_months) = (0, 0, 0);
+            let mut largest = 0.0_f64;
             for seed in 0..25 {
-                let (j, f, excess) = stable(1_000 + seed, 30, per_window);
+                let (j, f, excess) = stable(1_000 + seed, 30, per_window, repeated);
                 judged += j;
                 flagged += f;
-                assert!(excess < 0.05, "JS excess {excess} in a stable month");
+                largest = largest.max(excess);
                 noisy_months += usize::from(f > 0);
             }
             eprintln!(
-                "{per_window} a window: {flagged} of {judged} windows flagged, {noisy_months} of 25 months"
+                "{per_window} a window, repeated queries {repeated}: {flagged} of {judged} windows flagged, {noisy_months} of 25 months; JS excess at most {largest:.3}"
             );
             assert!(judged > 600, "{judged}");
             assert_eq!(flagged, 0, "{noisy_months} of 25 stable months warned");
+            // Repeated queries make the document mix of 50 retrievals
+            // noisier (an excess up to about 0.12, held back by the gate).
+            let bound = if repeated && per_window < 100 {
+                0.15
+            } else {
+                0.05
+            };
+            assert!(largest < bound, "JS excess {largest} in a stable month");
         }
     }
 
