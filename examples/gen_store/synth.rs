@@ -182,9 +182,7 @@ impl Generator {
 
     fn parts(
         &self,
-        trace: TraceId,
-        span: SpanId,
-        parent: Option<SpanId>,
+        (trace, span, parent): (TraceId, SpanId, Option<SpanId>),
         name: String,
         start: SystemTime,
         duration_ns: u64,
@@ -458,42 +456,34 @@ impl Generator {
         let parent = Some(root_id);
         let mut spans = vec![
             self.parts(
-                trace,
-                embed_id,
-                parent,
+                (trace, embed_id, parent),
                 format!("embeddings {embed_model}"),
                 embed_at,
                 embed_ns,
                 embeddings,
             ),
             self.parts(
-                trace,
-                retrieval_id,
-                parent,
+                (trace, retrieval_id, parent),
                 format!("retrieval {collection}"),
                 retrieval_at,
                 retrieval_ns,
                 retrieval,
             ),
             self.parts(
-                trace,
-                prompt_id,
-                parent,
+                (trace, prompt_id, parent),
                 "prompt rag-default".into(),
                 prompt_at,
                 prompt_ns,
                 prompt,
             ),
             self.parts(
-                trace,
-                chat_id,
-                parent,
+                (trace, chat_id, parent),
                 format!("chat {}", model.name),
                 chat_at,
                 chat_ns,
                 chat,
             ),
-            self.parts(trace, root_id, None, route.into(), start, root_ns, root),
+            self.parts((trace, root_id, None), route.into(), start, root_ns, root),
         ];
         if chat_failed {
             spans[3].status = Status::Error;

@@ -13,7 +13,10 @@ use super::retrievals::RetrievalFact;
 use super::source::{AnalysisError, TraceSource};
 use crate::pricing::Usd;
 use crate::steps::Usage;
-use crate::store::{CostBreakdown, Kind, SpanRecord, Status, Store, StoreError, parse_cost_status};
+use crate::store::{
+    CostBreakdown, Kind, ScoreKind, SpanRecord, Status, Store, StoreError, parse_cost_status,
+    parse_ids, parse_scores,
+};
 
 impl TraceSource for Store {
     fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
@@ -227,14 +230,26 @@ impl TraceSource for Store {
         visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
     ) -> Result<(), AnalysisError> {
         let (since, until) = range.nanos();
-        let params = [SqlValue::Integer(since), SqlValue::Integer(until)];
-        self.scan_where(
-            "WHERE start_ns >= ?1 AND start_ns < ?2 AND step = 'retrieval' \
-             ORDER BY start_ns, trace_id, span_id",
-            &params,
-            false,
-            &mut |span| visit(RetrievalFact::of(span)),
-        )?;
+        // The partial index `spans_retrievals` holds these columns of
+        // exactly these rows, in this order: the table is never read.
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT trace_id, start_ns, span_id, name, status, collection, top_score, \
+                 score_kind, scores, document_ids FROM spans INDEXED BY spans_retrievals \
+                 WHERE step = 'retrieval' AND start_ns >= ?1 AND start_ns < ?2 \
+                 ORDER BY start_ns, trace_id, span_id",
+            )
+            .map_err(|e| self.sqlite(e))?;
+        let mut rows = statement
+            .query(rusqlite::params![since, until])
+            .map_err(|e| self.sqlite(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
+            let fact = decode_retrieval_row(row).map_err(|e| self.bad_row(row, e))?;
+            if visit(fact).is_break() {
+                break;
+            }
+        }
         Ok(())
     }
 }
@@ -486,6 +501,55 @@ fn decode_report_row(row: &rusqlite::Row<'_>, record: &mut SpanRecord) -> Result
     set(&mut record.user_id, text(row, 24, "user_id")?);
     set(&mut record.session_id, text(row, 25, "session_id")?);
     Ok(())
+}
+
+/// A retrieval from a row of the `retrievals` query.
+fn decode_retrieval_row(row: &rusqlite::Row<'_>) -> Result<RetrievalFact, RowError> {
+    let hex = |i: usize, column: &'static str| match row.get_ref(i)? {
+        ValueRef::Text(hex) => parse_hex(hex).ok_or_else(|| {
+            RowError::Bad(
+                column,
+                format!("not a hex id: {}", String::from_utf8_lossy(hex)),
+            )
+        }),
+        other => Err(RowError::Bad(column, format!("not text: {other:?}"))),
+    };
+    let status = text(row, 4, "status")?.unwrap_or_default();
+    let status = Status::parse(status).ok_or_else(|| RowError::Bad("status", status.to_owned()))?;
+    let score_kind = match text(row, 7, "score_kind")? {
+        Some(kind) => Some(
+            ScoreKind::parse(kind).ok_or_else(|| RowError::Bad("score_kind", kind.to_owned()))?,
+        ),
+        None => None,
+    };
+    let top_score = match row.get_ref(6)? {
+        ValueRef::Null => None,
+        ValueRef::Real(x) => Some(x),
+        ValueRef::Integer(n) => Some(n as f64),
+        other => {
+            return Err(RowError::Bad(
+                "top_score",
+                format!("not a number: {other:?}"),
+            ));
+        }
+    };
+    Ok(RetrievalFact {
+        trace_id: TraceId::from(hex(0, "trace_id")?),
+        start: from_nanos(int(row, 1, "start_ns")?.unwrap_or(0)),
+        name: text(row, 3, "name")?.unwrap_or_default().to_owned(),
+        collection: text(row, 5, "collection")?.map(str::to_owned),
+        scores: match text(row, 8, "scores")? {
+            Some(scores) => parse_scores(scores).map_err(|m| RowError::Bad("scores", m))?,
+            None => Vec::new(),
+        },
+        top_score,
+        document_ids: match text(row, 9, "document_ids")? {
+            Some(ids) => parse_ids(ids).map_err(|m| RowError::Bad("document_ids", m))?,
+            None => Vec::new(),
+        },
+        score_kind,
+        error: status == Status::Error,
+    })
 }
 
 /// Every span of a trace, by start time.

@@ -174,7 +174,7 @@ impl Encoder {
 }
 
 /// A JSON array of strings.
-fn parse_ids(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn parse_ids(text: &str) -> Result<Vec<String>, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(items)) => Ok(items
             .into_iter()
@@ -182,6 +182,17 @@ fn parse_ids(text: &str) -> Result<Vec<String>, String> {
                 Value::String(s) => s,
                 other => other.to_string(),
             })
+            .collect()),
+        _ => Err(format!("not a JSON array: {text}")),
+    }
+}
+
+/// The `scores` column: a JSON array of numbers (non-numbers read as NaN).
+pub(crate) fn parse_scores(text: &str) -> Result<Vec<f64>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items
+            .iter()
+            .map(|v| read_f64(v).unwrap_or(f64::NAN))
             .collect()),
         _ => Err(format!("not a JSON array: {text}")),
     }
@@ -336,15 +347,7 @@ impl<'c> Decoder<'c> {
             None => None,
         };
         let scores = match row.get::<_, Option<String>>(25)? {
-            Some(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Array(items)) => Some(
-                    items
-                        .iter()
-                        .map(|v| read_f64(v).unwrap_or(f64::NAN))
-                        .collect(),
-                ),
-                _ => return Err(bad("scores", format!("not a JSON array: {text}"))),
-            },
+            Some(text) => Some(parse_scores(&text).map_err(|m| bad("scores", m))?),
             None => None,
         };
         let (attributes, events, links, resource) = if self.payload {

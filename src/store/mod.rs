@@ -37,6 +37,7 @@ mod schema;
 #[cfg(feature = "ingest")]
 pub mod ingest;
 
+pub(crate) use codec::{parse_ids, parse_scores};
 pub use extract::SpanParts;
 pub(crate) use record::parse_cost_status;
 pub use record::{

@@ -90,7 +90,10 @@ CREATE INDEX spans_roots ON spans (start_ns) WHERE parent_span_id IS NULL;
 ///   report reads, so a report over the whole store walks that index alone
 ///   (never the table, whose rows carry kilobytes of attributes) and sorts
 ///   nothing. It costs about TODO of the write rate (BENCHMARKS.md,
-///   "Reading traces back").
+///   "Reading traces back");
+/// - drift: `spans_retrievals` holds, by start time, every column drift
+///   reads of a retrieval, for retrieval spans only (a partial index whose
+///   rows arrive in time order, so it grows at its end).
 const V2: &str = "
 ALTER TABLE spans ADD COLUMN score_kind TEXT;
 ALTER TABLE spans ADD COLUMN collection TEXT;
@@ -109,6 +112,10 @@ CREATE INDEX spans_trace ON spans (
     cost_cache_read_picousd, cost_cache_write_picousd, cost_output_picousd,
     cost_reasoning_picousd, user_id, session_id
 );
+CREATE INDEX spans_retrievals ON spans (
+    start_ns, trace_id, span_id, name, status, collection, top_score, score_kind, scores,
+    document_ids
+) WHERE step = 'retrieval';
 ";
 
 /// Why a file cannot be used as a store (before SQLite errors).
