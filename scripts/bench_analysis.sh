@@ -17,7 +17,9 @@
 #   DuckDB and its sqlite_scanner extension from PyPI in a venv this script
 #   creates, loaded offline from the wheel) under /usr/bin/time -v;
 # - checks that the exact sums agree (cost as integer picodollars) and
-#   prints both with the ratio.
+#   prints both with the ratio;
+# - runs `ragtrace drift --format json` (daily windows, rolling baseline)
+#   under /usr/bin/time -v (DuckDB has no drift counterpart here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -75,6 +77,16 @@ for spans in $SIZES; do
         read -r wall rss < <(measure "$OUT/duckdb-$spans.time")
         if [[ -z "$best_duck" ]] || awk "BEGIN{exit !($wall < ${best_duck%% *})}"; then best_duck="$wall $rss"; fi
     done
+    best_drift=""
+    for run in $(seq "$RUNS"); do
+        /usr/bin/time -v "$BIN" drift --db "$db" --format json \
+            > "$OUT/drift-$spans.json" 2> "$OUT/drift-$spans.time" || true
+        read -r wall rss < <(measure "$OUT/drift-$spans.time")
+        if [[ -z "$best_drift" ]] || awk "BEGIN{exit !($wall < ${best_drift%% *})}"; then best_drift="$wall $rss"; fi
+    done
+    read -r dwall drss <<< "$best_drift"
+    printf "\n  ragtrace drift (daily windows, %s retrievals): %.2f s wall, %d MiB max RSS\n" \
+        "$((spans / 5))" "$dwall" "$((drss / 1024))"
     "$PYTHON" - "$spans" "$size" "$OUT/ours-$spans.json" "$OUT/duckdb-$spans.json" $best_ours $best_duck <<'PY'
 import json, sys
 from decimal import Decimal
