@@ -89,7 +89,8 @@ CREATE INDEX spans_roots ON spans (start_ns) WHERE parent_span_id IS NULL;
 /// - reports: `spans_trace` holds, in trace order, every column a cost
 ///   report reads, so a report over the whole store walks that index alone
 ///   (never the table, whose rows carry kilobytes of attributes) and sorts
-///   nothing. It costs about TODO of the write rate (BENCHMARKS.md,
+///   nothing. It costs about 40% of the writer's rate, since its inserts
+///   land at random places like the identity index's (BENCHMARKS.md,
 ///   "Reading traces back");
 /// - drift: `spans_retrievals` holds, by start time, every column drift
 ///   reads of a retrieval, for retrieval spans only (a partial index whose
