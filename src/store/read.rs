@@ -294,6 +294,15 @@ impl Store {
             .map_err(|e| self.sqlite(e))
     }
 
+    /// `true` if no span is stored (without counting them all).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM spans)", [], |row| {
+                row.get::<_, bool>(0)
+            })
+            .map_err(|e| self.sqlite(e))
+    }
+
     /// Start of the earliest and latest stored spans, if any.
     pub fn time_range(&self) -> Result<Option<(SystemTime, SystemTime)>, StoreError> {
         let (first, last): (Option<i64>, Option<i64>) = self

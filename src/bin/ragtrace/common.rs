@@ -22,7 +22,7 @@ impl DbArgs {
     /// older ragtrace is migrated first.
     pub fn open(&self) -> anyhow::Result<Store> {
         let store = open_existing(&self.db)?;
-        if store.count()? == 0 {
+        if store.is_empty()? {
             return Err(ragtrace::analysis::AnalysisError::Empty {
                 source_name: self.db.display().to_string(),
             }

@@ -23,10 +23,15 @@ pub enum Unit {
 }
 
 impl QuietArgs {
+    /// Whether a bar would be drawn (not quiet, stderr a terminal).
+    pub fn shows(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
     /// A bar of `len` units with `message` before it; hidden (and free)
     /// when quiet or when stderr is not a terminal.
     pub fn bar(&self, len: u64, unit: Unit, message: String) -> ProgressBar {
-        if self.quiet || !std::io::stderr().is_terminal() {
+        if !self.shows() {
             return ProgressBar::hidden();
         }
         let template = match unit {
