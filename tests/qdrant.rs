@@ -9,11 +9,12 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
-use qdrant_client::qdrant::{Condition, Filter, PayloadIncludeSelector, PointId, Value};
+use qdrant_client::qdrant::{Condition, Distance, Filter, PayloadIncludeSelector, PointId, Value};
 use qdrant_client::{Qdrant, QdrantError};
 use ragtrace::instrument::keys::*;
 use ragtrace::instrument::{Capture, Options, TracedExt};
@@ -21,7 +22,7 @@ use ragtrace::integrations::qdrant::{QdrantRetriever, point_id};
 use ragtrace::steps::{Query, Retriever};
 use support::otlp::ExportedSpan;
 use support::pipeline::Pipeline;
-use support::qdrant_server::{Point, QdrantServer};
+use support::qdrant_server::{Collection, Point, QdrantServer};
 
 const KEY: &str = "qdrant-api-key-7f3c9a1e5b2d4c6f8a0b";
 
@@ -350,7 +351,7 @@ fn server_errors_reach_the_caller_unchanged_and_are_classified() {
         })
         .collect();
     classes.sort();
-    assert_eq!(classes, ["NOT_FOUND", "UNAUTHENTICATED", "conversion"]);
+    assert_eq!(classes, ["NOT_FOUND", "UNAUTHENTICATED", "invalid_query"]);
 }
 
 #[test]
@@ -380,4 +381,206 @@ fn the_api_key_never_appears_in_any_span_even_with_capture_on() {
     for span in &spans {
         assert!(!span.all_text().contains(KEY), "{}", span.all_text());
     }
+}
+
+/// Three points on a line, and the query vector near the first: the
+/// same collection under each distance.
+fn line(distance: Distance) -> HashMap<String, Collection> {
+    let points = vec![
+        point(1_u64, &[("", vec![0.0, 0.0])], &[]),
+        point(2_u64, &[("", vec![0.5, 0.1])], &[]),
+        point(3_u64, &[("", vec![0.9, 0.3])], &[]),
+        point(4_u64, &[("", vec![-0.2, 0.7])], &[]),
+    ];
+    HashMap::from([(
+        "line".to_owned(),
+        Collection::new(points).distance("", distance),
+    )])
+}
+
+#[test]
+fn a_distance_collection_reports_its_rank_one_hit_as_the_top_score() {
+    for (distance, kind) in [
+        (Distance::Euclid, "distance"),
+        (Distance::Manhattan, "distance"),
+        (Distance::Dot, "similarity"),
+        (Distance::Cosine, "similarity"),
+    ] {
+        let server = QdrantServer::start_with(line(distance), None);
+        let pipeline = Pipeline::new();
+        let retriever = QdrantRetriever::new(client(&server, ""), "line")
+            .top_k(3)
+            .traced();
+        let vector = [0.1_f32, 0.05];
+        for _ in 0..2 {
+            pipeline
+                .block_on(async { retriever.retrieve(&Query::vector(&vector)).await })
+                .unwrap();
+        }
+        let returned = &server.responses()[0].result;
+        let scores: Vec<f64> = returned.iter().map(|p| f64::from(p.score)).collect();
+        let spans = pipeline.finish();
+        assert_eq!(spans.len(), 2);
+        let span = &spans[0];
+        assert_eq!(span.doubles(RAGTRACE_RETRIEVAL_SCORES), scores);
+        // Rank 1 is the best hit whichever way the scores point.
+        assert_eq!(
+            span.double(RAGTRACE_RETRIEVAL_TOP_SCORE),
+            scores[0],
+            "{distance:?}: {scores:?}"
+        );
+        assert_eq!(
+            span.string(RAGTRACE_RETRIEVAL_SCORE_KIND),
+            kind,
+            "{distance:?}"
+        );
+        let worst = if kind == "distance" {
+            scores.iter().copied().fold(f64::MIN, f64::max)
+        } else {
+            scores.iter().copied().fold(f64::MAX, f64::min)
+        };
+        assert_eq!(
+            span.double(RAGTRACE_RETRIEVAL_MIN_SCORE),
+            worst,
+            "{distance:?}"
+        );
+        if kind == "distance" {
+            assert!(scores[0] < scores[2], "{distance:?}: ranked nearest first");
+        }
+        assert_eq!(
+            server.info_requests(),
+            ["line"],
+            "{distance:?}: the distance is looked up once and cached"
+        );
+    }
+}
+
+/// A port on 127.0.0.1 nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_refused_or_lost_connection_is_unavailable_and_a_timeout_is_deadline_exceeded() {
+    let pipeline = Pipeline::new();
+    let vector = [1.0_f32, 0.0, 0.0];
+
+    // Nothing listens.
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let nowhere = QdrantRetriever::new(
+        Qdrant::from_url(&url)
+            .skip_compatibility_check()
+            .build()
+            .unwrap(),
+        "handbook",
+    )
+    .traced();
+    let refused = pipeline
+        .block_on(async { nowhere.retrieve(&Query::vector(&vector)).await })
+        .unwrap_err();
+    assert!(
+        matches!(refused, QdrantError::ResponseError { .. }),
+        "{refused:?}"
+    );
+
+    // A server that answered once, then stopped.
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let stopped = QdrantRetriever::new(client(&server, KEY), "handbook").traced();
+    pipeline
+        .block_on(async { stopped.retrieve(&Query::vector(&vector)).await })
+        .unwrap();
+    drop(server);
+    let lost = pipeline
+        .block_on(async { stopped.retrieve(&Query::vector(&vector)).await })
+        .unwrap_err();
+    assert!(
+        matches!(lost, QdrantError::ResponseError { .. }),
+        "{lost:?}"
+    );
+
+    // A server slower than the client's timeout.
+    let mut slow = line(Distance::Cosine);
+    let collection = slow.remove("line").unwrap().delay(Duration::from_secs(3));
+    let server = QdrantServer::start_with(HashMap::from([("slow".to_owned(), collection)]), None);
+    let impatient = QdrantRetriever::new(
+        Qdrant::from_url(&server.url())
+            .timeout(Duration::from_millis(200))
+            .skip_compatibility_check()
+            .build()
+            .unwrap(),
+        "slow",
+    )
+    .traced();
+    let timed_out = pipeline
+        .block_on(async { impatient.retrieve(&Query::vector(&[0.1, 0.1])).await })
+        .unwrap_err();
+    assert!(
+        matches!(timed_out, QdrantError::ResponseError { .. }),
+        "{timed_out:?}"
+    );
+    // qdrant-client retries once on a fresh connection (documented).
+    assert_eq!(server.queries().len(), 2, "the client's own retry");
+
+    let spans = pipeline.finish();
+    let failed: Vec<&ExportedSpan> = spans
+        .iter()
+        .filter(|s| s.status == StatusCode::Error)
+        .collect();
+    let classes: Vec<&str> = failed.iter().map(|s| s.string(ERROR_TYPE)).collect();
+    assert_eq!(classes, ["UNAVAILABLE", "UNAVAILABLE", "DEADLINE_EXCEEDED"]);
+    for span in failed {
+        assert!(
+            !span.status_message.contains("MetadataMap"),
+            "{}",
+            span.status_message
+        );
+        assert!(
+            !span.status_message.contains("tonic::"),
+            "{}",
+            span.status_message
+        );
+    }
+    assert!(
+        spans[0]
+            .status_message
+            .starts_with(&format!("Failed to connect to {url}")),
+        "{}",
+        spans[0].status_message
+    );
+}
+
+#[test]
+fn an_error_span_carries_the_servers_words_and_an_exception_event() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let missing = QdrantRetriever::new(client(&server, KEY), "no-such-collection").traced();
+    let vector = [1.0_f32, 0.0, 0.0];
+    pipeline
+        .block_on(async { missing.retrieve(&Query::vector(&vector)).await })
+        .unwrap_err();
+    let spans = pipeline.finish();
+    let span = only(&spans, "retrieval no-such-collection");
+    assert_eq!(span.status, StatusCode::Error);
+    assert_eq!(
+        span.status_message,
+        "Collection `no-such-collection` doesn't exist!"
+    );
+    let exceptions: Vec<&(String, HashMap<String, _>)> = span
+        .events
+        .iter()
+        .filter(|(name, _)| name == "exception")
+        .collect();
+    assert_eq!(exceptions.len(), 1, "{:?}", span.events);
+    let attributes = &exceptions[0].1;
+    let text = |key: &str| match attributes.get(key) {
+        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => s.clone(),
+        other => panic!("{key}: {other:?}"),
+    };
+    assert_eq!(text("exception.message"), span.status_message);
+    assert!(
+        text("exception.type").ends_with("QdrantError"),
+        "{}",
+        text("exception.type")
+    );
 }

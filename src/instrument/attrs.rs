@@ -203,6 +203,21 @@ impl Attrs {
         }
     }
 
+    /// Adds the OpenTelemetry `exception` event to the span.
+    pub(crate) fn exception(
+        cx: &opentelemetry::Context,
+        exception_type: &'static str,
+        message: String,
+    ) {
+        cx.span().add_event(
+            keys::EXCEPTION_EVENT,
+            vec![
+                KeyValue::new(Key::from_static_str(keys::EXCEPTION_TYPE), exception_type),
+                KeyValue::new(Key::from_static_str(keys::EXCEPTION_MESSAGE), message),
+            ],
+        );
+    }
+
     /// Sets everything on the span in one call, with `status` if given.
     pub(crate) fn emit(self, cx: &opentelemetry::Context, status: Option<Status>) {
         let span = cx.span();

@@ -60,6 +60,12 @@ pub const SERVER_ADDRESS: &str = semconv::SERVER_ADDRESS;
 pub const SERVER_PORT: &str = semconv::SERVER_PORT;
 /// Class of a failure.
 pub const ERROR_TYPE: &str = semconv::ERROR_TYPE;
+/// Name of the event a failed call's span carries (OpenTelemetry exceptions).
+pub const EXCEPTION_EVENT: &str = "exception";
+/// The error's type, on the `exception` event.
+pub const EXCEPTION_TYPE: &str = semconv::EXCEPTION_TYPE;
+/// The error's message, on the `exception` event (the same text as the span status).
+pub const EXCEPTION_MESSAGE: &str = semconv::EXCEPTION_MESSAGE;
 
 // ---- OpenTelemetry GenAI: usage --------------------------------------------
 
@@ -251,11 +257,12 @@ pub const RAGTRACE_CANCELLED: &str = "ragtrace.cancelled";
 
 /// Ranked scores (double array).
 pub const RAGTRACE_RETRIEVAL_SCORES: &str = "ragtrace.retrieval.scores";
-/// Best score (double).
+/// The rank-1 hit's score (double; the first finite one in rank order).
 pub const RAGTRACE_RETRIEVAL_TOP_SCORE: &str = "ragtrace.retrieval.top_score";
-/// Mean score (double).
+/// Mean of the finite scores (double).
 pub const RAGTRACE_RETRIEVAL_MEAN_SCORE: &str = "ragtrace.retrieval.mean_score";
-/// Lowest score (double).
+/// The worst finite score (double): the lowest similarity, or the largest
+/// distance when `ragtrace.retrieval.score_kind` is `distance`.
 pub const RAGTRACE_RETRIEVAL_MIN_SCORE: &str = "ragtrace.retrieval.min_score";
 /// Hits returned (int).
 pub const RAGTRACE_RETRIEVAL_RETURNED: &str = "ragtrace.retrieval.returned";
@@ -264,6 +271,18 @@ pub const RAGTRACE_RETRIEVAL_RETURNED: &str = "ragtrace.retrieval.returned";
 pub const RAGTRACE_RETRIEVAL_SCORE_KIND: &str = "ragtrace.retrieval.score_kind";
 /// Hits whose score was not a finite number (int; only when non-zero).
 pub const RAGTRACE_RETRIEVAL_INVALID_SCORES: &str = "ragtrace.retrieval.invalid_scores";
+/// The score threshold sent (double): hits worse than it were dropped.
+pub const RAGTRACE_RETRIEVAL_SCORE_THRESHOLD: &str = "ragtrace.retrieval.score_threshold";
+/// The filter's shape: fields and condition kinds, values only with content capture on.
+pub const RAGTRACE_RETRIEVAL_FILTER: &str = "ragtrace.retrieval.filter";
+/// The named vector searched.
+pub const RAGTRACE_RETRIEVAL_VECTOR_NAME: &str = "ragtrace.retrieval.vector_name";
+/// Search parameters sent (e.g. `hnsw_ef=128,exact=true`).
+pub const RAGTRACE_RETRIEVAL_SEARCH_PARAMS: &str = "ragtrace.retrieval.search_params";
+/// Hits skipped before the first returned (int).
+pub const RAGTRACE_RETRIEVAL_OFFSET: &str = "ragtrace.retrieval.offset";
+/// How the candidates of several searches were fused (`rrf`, `dbsf`).
+pub const RAGTRACE_RETRIEVAL_FUSION: &str = "ragtrace.retrieval.fusion";
 
 /// Tokens of the built prompt (int).
 pub const RAGTRACE_PROMPT_TOKENS: &str = "ragtrace.prompt.tokens";

@@ -28,24 +28,66 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Scores are Qdrant's: similarity for `Cosine` and `Dot` collections (higher
-//! is better, as [`Hit`] expects), but distance for `Euclid` and `Manhattan`
-//! ones, where lower is better; drift statistics over such scores read
-//! the other way round.
+//! **Score direction.** Scores are Qdrant's: similarities for `Cosine` and
+//! `Dot` vectors (higher is better), distances for `Euclid` and `Manhattan`
+//! ones (lower is better). The retriever says which on every [`Hits`]
+//! ([`ScoreKind`]), so spans record `ragtrace.retrieval.score_kind`, the
+//! rank-1 hit's score as the top score, and drift reads the direction. It
+//! learns the distance of the searched vector from the collection's
+//! configuration (one `Collections/Get` call per collection and vector name,
+//! made alongside the first query and cached, shared by clones), or from
+//! [`QdrantRetriever::distance`] when you declare it (no lookup; use this
+//! when the API key may not read collection info).
+//!
+//! **Per-query filters.** A [`Query`] can carry a vendor-neutral
+//! [`Filter`](crate::steps::Filter) (equality, any-of, ranges and their
+//! combinations), converted to Qdrant's conditions, and a native
+//! `qdrant_client::qdrant::Filter` through [`Query::native`]; both are
+//! combined (all must hold) with the retriever's own [`filter`](QdrantRetriever::filter).
+//!
+//! **Content.** Each hit's text is the string under the payload key
+//! [`DEFAULT_CONTENT_KEY`] (`content`) unless [`content_key`](QdrantRetriever::content_key)
+//! says otherwise. When hits come back without it but with text under a
+//! common key (`text`, `page_content`, ...), the retriever logs one warning
+//! naming the key to set.
+//!
+//! **Errors** reach the caller unchanged; `error.type` classifies them (see
+//! [`error_type`]): a refused or lost connection is `UNAVAILABLE` (qdrant-client
+//! reports it as `INTERNAL`), a client timeout `DEADLINE_EXCEEDED` (it reports
+//! `CANCELLED`). Spans carry the server's own message, without the gRPC
+//! metadata, and an `exception` event. Note that qdrant-client itself retries
+//! a point query once on a fresh connection after `INTERNAL`, `UNAVAILABLE`,
+//! `CANCELLED` or `UNKNOWN`, so a call that times out takes about twice the
+//! client's timeout, and the server sees the query twice.
+//!
+//! **Validation.** `top_k` 0, an empty or non-finite vector, a non-finite
+//! threshold or a malformed filter fail at once with `error.type`
+//! `invalid_query`, without a round trip.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
+use qdrant_client::qdrant::condition::ConditionOneOf;
+use qdrant_client::qdrant::r#match::MatchValue;
 use qdrant_client::qdrant::point_id::PointIdOptions;
 use qdrant_client::qdrant::query::Variant;
 use qdrant_client::qdrant::value::Kind;
+use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
+use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
 use qdrant_client::qdrant::{
-    Filter, PointId, Query as QdrantQuery, QueryPoints, ScoredPoint, SearchParams, Value,
-    VectorInput, WithPayloadSelector,
+    Condition, Distance, Filter, GetCollectionInfoResponse, PayloadExcludeSelector,
+    PayloadIncludeSelector, PointId, Query as QdrantQuery, QueryPoints, Range, ScoredPoint,
+    SearchParams, Value, VectorInput, WithPayloadSelector,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
 use super::endpoint::Endpoint;
-use crate::steps::{Hit, Hits, Query, Retriever, StepInfo};
+use crate::steps::{
+    Filter as NeutralFilter, FilterValue, Hit, Hits, Query, QueryInfo, Retriever, ScoreKind,
+    StepInfo,
+};
 
 /// `db.system.name` of Qdrant.
 pub const DB_SYSTEM: &str = "qdrant";
@@ -53,16 +95,133 @@ pub const DB_SYSTEM: &str = "qdrant";
 pub const DB_OPERATION: &str = "query";
 /// The hits asked for when neither the query nor the retriever says.
 pub const DEFAULT_TOP_K: usize = 4;
-/// The payload key holding a chunk's text unless configured otherwise.
+/// The payload key holding a chunk's text unless configured otherwise
+/// (see [`QdrantRetriever::content_key`]).
 pub const DEFAULT_CONTENT_KEY: &str = "content";
+/// Payload keys other tools commonly store a chunk's text under; finding
+/// text under one of them while the content key is missing logs a warning.
+pub const COMMON_CONTENT_KEYS: [&str; 6] = [
+    "text",
+    "page_content",
+    "content",
+    "document",
+    "chunk",
+    "body",
+];
+
+/// Which payload fields come back with each hit. Made from whatever
+/// qdrant-client users already write: `true` / `false`, a list of field
+/// names (`vec!["title", "lang"]`, `["title"]`, `&["title"][..]`,
+/// `Vec<String>`), an include or exclude selector, or a
+/// [`WithPayloadSelector`].
+///
+/// ```
+/// use qdrant_client::qdrant::PayloadExcludeSelector;
+/// use ragtrace::integrations::qdrant::PayloadSelection;
+///
+/// let all = PayloadSelection::from(true);
+/// let some = PayloadSelection::from(["text", "lang"]);
+/// let others = PayloadSelection::from(PayloadExcludeSelector { fields: vec!["embedding_note".into()] });
+/// # let _ = (all, some, others);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayloadSelection(WithPayloadSelector);
+
+impl PayloadSelection {
+    /// Only these fields.
+    pub fn include<S: Into<String>>(fields: impl IntoIterator<Item = S>) -> Self {
+        PayloadSelection(
+            SelectorOptions::Include(PayloadIncludeSelector {
+                fields: fields.into_iter().map(Into::into).collect(),
+            })
+            .into(),
+        )
+    }
+
+    /// Every field but these.
+    pub fn exclude<S: Into<String>>(fields: impl IntoIterator<Item = S>) -> Self {
+        PayloadSelection(
+            SelectorOptions::Exclude(PayloadExcludeSelector {
+                fields: fields.into_iter().map(Into::into).collect(),
+            })
+            .into(),
+        )
+    }
+
+    /// The selector sent.
+    pub fn into_selector(self) -> WithPayloadSelector {
+        self.0
+    }
+}
+
+impl From<bool> for PayloadSelection {
+    fn from(all: bool) -> Self {
+        PayloadSelection(all.into())
+    }
+}
+
+impl From<WithPayloadSelector> for PayloadSelection {
+    fn from(selector: WithPayloadSelector) -> Self {
+        PayloadSelection(selector)
+    }
+}
+
+impl From<SelectorOptions> for PayloadSelection {
+    fn from(options: SelectorOptions) -> Self {
+        PayloadSelection(options.into())
+    }
+}
+
+impl From<PayloadIncludeSelector> for PayloadSelection {
+    fn from(include: PayloadIncludeSelector) -> Self {
+        PayloadSelection(SelectorOptions::Include(include).into())
+    }
+}
+
+impl From<PayloadExcludeSelector> for PayloadSelection {
+    fn from(exclude: PayloadExcludeSelector) -> Self {
+        PayloadSelection(SelectorOptions::Exclude(exclude).into())
+    }
+}
+
+impl From<Vec<&str>> for PayloadSelection {
+    fn from(fields: Vec<&str>) -> Self {
+        PayloadSelection::include(fields)
+    }
+}
+
+impl From<Vec<String>> for PayloadSelection {
+    fn from(fields: Vec<String>) -> Self {
+        PayloadSelection::include(fields)
+    }
+}
+
+impl From<&[&str]> for PayloadSelection {
+    fn from(fields: &[&str]) -> Self {
+        PayloadSelection::include(fields.iter().copied())
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for PayloadSelection {
+    fn from(fields: [&str; N]) -> Self {
+        PayloadSelection::include(fields)
+    }
+}
+
+/// The score direction of each searched vector, by vector name (`""` for the
+/// unnamed one); `None` when the lookup cannot work (no permission, no such
+/// API), so it is not tried again.
+type KindCache = Arc<Mutex<HashMap<String, Option<ScoreKind>>>>;
 
 /// A [`Retriever`] over Qdrant's universal query API (`Points/Query`):
 /// nearest neighbours of the query vector, with an optional filter, score
 /// threshold, named vector, search parameters and payload selection.
 ///
 /// The retriever's settings are defaults: a [`Query`]'s own `top_k` and
-/// `score_threshold` win. For a per-request filter (a tenant, a language),
-/// clone the retriever (cheap: the client shares its connections) and set it.
+/// `score_threshold` win. A per-request filter (a tenant, an ACL) goes on
+/// the [`Query`] ([`Query::filter`], or a native Qdrant filter through
+/// [`Query::native`]) and is combined with the retriever's own filter.
+/// Clones share the client's connections and the cached score direction.
 #[derive(Clone)]
 pub struct QdrantRetriever {
     client: Qdrant,
@@ -72,9 +231,13 @@ pub struct QdrantRetriever {
     filter: Option<Filter>,
     score_threshold: Option<f32>,
     params: Option<SearchParams>,
+    offset: Option<u64>,
     with_payload: WithPayloadSelector,
     content_key: String,
     endpoint: Option<Endpoint>,
+    distance: Option<ScoreKind>,
+    kinds: KindCache,
+    warned_content: Arc<AtomicBool>,
 }
 
 impl QdrantRetriever {
@@ -91,10 +254,27 @@ impl QdrantRetriever {
             filter: None,
             score_threshold: None,
             params: None,
+            offset: None,
             with_payload: WithPayloadSelector::from(true),
             content_key: DEFAULT_CONTENT_KEY.to_owned(),
             endpoint,
+            distance: None,
+            kinds: KindCache::default(),
+            warned_content: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Declares the distance of the searched vector, so scores are read in
+    /// the right direction without looking the collection up.
+    pub fn distance(mut self, distance: Distance) -> Self {
+        self.distance = score_kind(distance);
+        self
+    }
+
+    /// Skips this many hits before the first returned (paging).
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
     }
 
     /// How many hits to return when the query does not say.
@@ -109,13 +289,15 @@ impl QdrantRetriever {
         self
     }
 
-    /// Only points matching `filter` are searched.
+    /// Only points matching `filter` are searched (every query; a query's
+    /// own filter is added to it).
     pub fn filter(mut self, filter: impl Into<Filter>) -> Self {
         self.filter = Some(filter.into());
         self
     }
 
-    /// Drops hits scoring below `threshold` when the query sets none.
+    /// Drops hits scoring worse than `threshold` (below it for a
+    /// similarity, above it for a distance) when the query sets none.
     pub fn score_threshold(mut self, threshold: f32) -> Self {
         self.score_threshold = Some(threshold);
         self
@@ -128,15 +310,17 @@ impl QdrantRetriever {
     }
 
     /// Which payload fields come back: `true` (all, the default), `false`,
-    /// a list of keys, or Qdrant's include / exclude selectors.
-    pub fn with_payload(mut self, selector: impl Into<WithPayloadSelector>) -> Self {
-        self.with_payload = selector.into();
+    /// a list of keys (`vec!["text", "lang"]`, `["text"]`), or Qdrant's
+    /// include / exclude selectors; see [`PayloadSelection`].
+    pub fn with_payload(mut self, selection: impl Into<PayloadSelection>) -> Self {
+        self.with_payload = selection.into().into_selector();
         self
     }
 
     /// The payload key whose text becomes each hit's
-    /// [`content`](Hit::content) (default [`DEFAULT_CONTENT_KEY`]); it is
-    /// taken out of the hit's payload.
+    /// [`content`](Hit::content) (default [`DEFAULT_CONTENT_KEY`], i.e.
+    /// `content`; set `"text"` for corpora written by tools that store it
+    /// there); it is taken out of the hit's payload.
     pub fn content_key(mut self, key: impl Into<String>) -> Self {
         self.content_key = key.into();
         self
@@ -152,28 +336,134 @@ impl QdrantRetriever {
         &self.collection
     }
 
-    /// The request sent for `query`, or why there is none.
+    /// The request sent for `query`, or why there is none (checked before
+    /// anything is sent: see the module's "Validation").
     pub fn request(&self, query: &Query<'_>) -> Result<QueryPoints, QdrantError> {
-        let vector = query.vector.ok_or_else(|| {
-            QdrantError::ConversionError(format!(
-                "QdrantRetriever on `{}` needs a query vector; the query has text only",
-                self.collection
-            ))
-        })?;
+        let invalid = |why: String| {
+            QdrantError::ConversionError(format!("QdrantRetriever on `{}`: {why}", self.collection))
+        };
         let limit = query.top_k.unwrap_or(self.top_k);
+        let threshold = query.score_threshold.or(self.score_threshold);
+        let effective = Query {
+            top_k: Some(limit),
+            score_threshold: threshold,
+            ..*query
+        };
+        effective.validate().map_err(|e| invalid(e.to_string()))?;
+        let vector = query
+            .vector
+            .ok_or_else(|| invalid("needs a query vector; the query has text only".into()))?;
         Ok(QueryPoints {
             collection_name: self.collection.clone(),
             query: Some(QdrantQuery {
                 variant: Some(Variant::Nearest(VectorInput::new_dense(vector.to_vec()))),
             }),
             using: self.vector_name.clone(),
-            filter: self.filter.clone(),
+            filter: self.combined_filter(query).map_err(invalid)?,
             params: self.params.clone(),
-            score_threshold: query.score_threshold.or(self.score_threshold),
+            score_threshold: threshold,
             limit: Some(u64::try_from(limit).unwrap_or(u64::MAX)),
+            offset: self.offset,
             with_payload: Some(self.with_payload.clone()),
             ..QueryPoints::default()
         })
+    }
+
+    /// The retriever's filter, the query's neutral one and a native one, all
+    /// of which must hold.
+    fn combined_filter(&self, query: &Query<'_>) -> Result<Option<Filter>, String> {
+        let native = match query.native {
+            None => None,
+            Some(_) => Some(query.native_as::<Filter>().ok_or_else(|| {
+                "the query's native part is not a qdrant_client::qdrant::Filter".to_owned()
+            })?),
+        };
+        let parts: Vec<Filter> = [
+            self.filter.clone(),
+            query.filter.map(to_qdrant),
+            native.cloned(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Ok(match parts.len() {
+            0 => None,
+            1 => parts.into_iter().next(),
+            _ => Some(Filter::must(parts.into_iter().map(Condition::from))),
+        })
+    }
+
+    /// The score direction of the searched vector: declared, cached, or
+    /// `None` when it must be looked up.
+    fn known_kind(&self) -> Option<Option<ScoreKind>> {
+        if self.distance.is_some() {
+            return Some(self.distance);
+        }
+        let key = self.vector_name.clone().unwrap_or_default();
+        self.kinds.lock().ok()?.get(&key).copied()
+    }
+
+    /// Looks up the searched vector's distance in the collection's
+    /// configuration, caching what it learns.
+    async fn look_up_kind(&self) -> Option<ScoreKind> {
+        let key = self.vector_name.clone().unwrap_or_default();
+        let learned = match self.client.collection_info(&self.collection).await {
+            Ok(info) => Some(distance_of(&info, &key).and_then(score_kind)),
+            // A key without read access to collections, or a proxy without
+            // the API: do not ask again.
+            Err(QdrantError::ResponseError { status })
+                if matches!(
+                    status.code(),
+                    tonic::Code::PermissionDenied
+                        | tonic::Code::Unauthenticated
+                        | tonic::Code::Unimplemented
+                ) =>
+            {
+                tracing::debug!(
+                    target: "ragtrace",
+                    collection = %self.collection,
+                    "cannot read the collection's distance; scores are recorded without a direction \
+                     (declare it with QdrantRetriever::distance)"
+                );
+                Some(None)
+            }
+            Err(_) => None,
+        };
+        let learned = learned?;
+        if let Ok(mut kinds) = self.kinds.lock() {
+            kinds.insert(key, learned);
+        }
+        learned
+    }
+
+    /// Logs once when hits carry no text under the content key but do under
+    /// a common other key.
+    fn warn_about_content_key(&self, hits: &[Hit]) {
+        if hits.is_empty()
+            || hits.iter().any(|h| h.content.is_some())
+            || self.warned_content.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        let found = COMMON_CONTENT_KEYS.iter().find(|key| {
+            **key != self.content_key
+                && hits
+                    .iter()
+                    .any(|h| matches!(h.payload.get(**key), Some(serde_json::Value::String(_))))
+        });
+        if let Some(found) = found
+            && !self.warned_content.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                target: "ragtrace",
+                collection = %self.collection,
+                content_key = %self.content_key,
+                found = %found,
+                "hits have no text under payload key `{}` but do under `{found}`; \
+                 set QdrantRetriever::content_key(\"{found}\") to get it as content",
+                self.content_key,
+            );
+        }
     }
 }
 
@@ -194,12 +484,46 @@ impl Retriever for QdrantRetriever {
 
     async fn retrieve(&self, query: &Query<'_>) -> Result<Hits, QdrantError> {
         let request = self.request(query)?;
-        let response = self.client.query(request).await?;
-        Ok(response
+        let (response, kind) = match self.known_kind() {
+            Some(kind) => (self.client.query(request).await?, kind),
+            // The first query also looks the distance up, concurrently.
+            None => {
+                let (response, kind) =
+                    futures_util::join!(self.client.query(request), self.look_up_kind());
+                (response?, kind)
+            }
+        };
+        let hits: Vec<Hit> = response
             .result
             .into_iter()
             .map(|point| self.hit(point))
-            .collect())
+            .collect();
+        self.warn_about_content_key(&hits);
+        let hits = Hits::new(hits);
+        Ok(match kind {
+            Some(kind) => hits.with_score_kind(kind),
+            None => hits,
+        })
+    }
+
+    fn describe_query(&self, query: &Query<'_>) -> QueryInfo {
+        let filter = self.combined_filter(query).ok().flatten();
+        QueryInfo {
+            score_threshold: query
+                .score_threshold
+                .or(self.score_threshold)
+                .map(f64::from),
+            filter_shape: filter.as_ref().map(|f| filter_text(f, false)),
+            filter_values: filter.as_ref().map(|f| filter_text(f, true)),
+            vector_name: self.vector_name.clone(),
+            search_params: self.params.as_ref().map(params_text),
+            offset: self.offset,
+            fusion: None,
+        }
+    }
+
+    fn error_message(error: &QdrantError) -> String {
+        error_message(error)
     }
 
     fn describe(&self) -> StepInfo<'_> {
@@ -269,21 +593,334 @@ fn json(value: Value) -> serde_json::Value {
     }
 }
 
-/// A low-cardinality class of a Qdrant error, recorded as `error.type`: the
-/// gRPC status name for server answers (`NOT_FOUND`, `UNAVAILABLE`,
-/// `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, ...), else `conversion`,
-/// `invalid_uri`, `io` or `_OTHER`.
+/// A low-cardinality class of a Qdrant error, recorded as `error.type`.
+///
+/// | error | class |
+/// |---|---|
+/// | the server answered with a gRPC status | its name: `NOT_FOUND`, `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `RESOURCE_EXHAUSTED`, `INTERNAL`, ... |
+/// | the server could not be reached (refused, reset, stopped) | `UNAVAILABLE` (qdrant-client reports `INTERNAL` "Failed to connect") |
+/// | no answer within the client's timeout | `DEADLINE_EXCEEDED` (qdrant-client reports `CANCELLED` "Timeout expired") |
+/// | refused before sending (see the module's "Validation") | `invalid_query` |
+/// | a bad URL, an I/O error | `invalid_uri`, `io` |
+/// | anything else | `_OTHER` |
 pub fn error_type(error: &QdrantError) -> Cow<'static, str> {
     match error {
         QdrantError::ResponseError { status }
         | QdrantError::ResourceExhaustedError { status, .. } => {
-            Cow::Borrowed(grpc_code_name(i32::from(status.code())))
+            let code = i32::from(status.code());
+            Cow::Borrowed(if is_connect_failure(code, status.message()) {
+                "UNAVAILABLE"
+            } else if is_client_timeout(code, status.message()) {
+                "DEADLINE_EXCEEDED"
+            } else {
+                grpc_code_name(code)
+            })
         }
-        QdrantError::ConversionError(_) => Cow::Borrowed("conversion"),
+        QdrantError::ConversionError(_) => Cow::Borrowed("invalid_query"),
         QdrantError::InvalidUri(_) => Cow::Borrowed("invalid_uri"),
         QdrantError::Io(_) => Cow::Borrowed("io"),
         _ => Cow::Borrowed("_OTHER"),
     }
+}
+
+/// The text a failed span's status carries: for a server answer, the
+/// server's own message (qdrant-client's `Display` appends the gRPC response
+/// metadata); for a connection failure, what could not be reached and why,
+/// in one line.
+pub fn error_message(error: &QdrantError) -> String {
+    match error {
+        QdrantError::ResponseError { status } => status_message(status),
+        QdrantError::ResourceExhaustedError {
+            status,
+            retry_after_seconds,
+        } => format!(
+            "{} (retry after {retry_after_seconds} s)",
+            status_message(status)
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn status_message(status: &tonic::Status) -> String {
+    let message = status.message();
+    let code = i32::from(status.code());
+    if is_connect_failure(code, message) {
+        // "Failed to connect to http://host:port/: tonic::transport::Error(Transport, ConnectError(...))"
+        let uri_end = message.find(": ").unwrap_or(message.len());
+        let reason = [
+            "Connection refused",
+            "connection reset",
+            "timed out",
+            "dns error",
+        ]
+        .into_iter()
+        .find(|r| message.to_lowercase().contains(&r.to_lowercase()));
+        return match reason {
+            Some(reason) => format!("{}: {reason}", &message[..uri_end]),
+            None => message[..uri_end].to_owned(),
+        };
+    }
+    if message.is_empty() {
+        grpc_code_name(code).to_owned()
+    } else {
+        message.to_owned()
+    }
+}
+
+/// qdrant-client turns a failed (re)connection into
+/// `Status::internal("Failed to connect to ...")`.
+fn is_connect_failure(code: i32, message: &str) -> bool {
+    code == tonic::Code::Internal as i32 && message.starts_with("Failed to connect to ")
+}
+
+/// tonic turns its client-side timeout into `Status::cancelled("Timeout expired")`.
+fn is_client_timeout(code: i32, message: &str) -> bool {
+    code == tonic::Code::Cancelled as i32 && message == "Timeout expired"
+}
+
+/// The direction of a Qdrant distance's scores.
+fn score_kind(distance: Distance) -> Option<ScoreKind> {
+    match distance {
+        Distance::Cosine | Distance::Dot => Some(ScoreKind::Similarity),
+        Distance::Euclid | Distance::Manhattan => Some(ScoreKind::Distance),
+        Distance::UnknownDistance => None,
+    }
+}
+
+/// The distance of the vector `name` (`""`: the unnamed one) in a
+/// collection's configuration.
+fn distance_of(info: &GetCollectionInfoResponse, name: &str) -> Option<Distance> {
+    let vectors = info
+        .result
+        .as_ref()?
+        .config
+        .as_ref()?
+        .params
+        .as_ref()?
+        .vectors_config
+        .as_ref()?;
+    let params = match vectors.config.as_ref()? {
+        VectorsConfigKind::Params(params) if name.is_empty() => params,
+        VectorsConfigKind::Params(_) => return None,
+        VectorsConfigKind::ParamsMap(map) => map.map.get(name)?,
+    };
+    Distance::try_from(params.distance).ok()
+}
+
+/// A neutral filter as Qdrant conditions (same semantics: see
+/// [`crate::steps::Filter`]).
+pub fn to_qdrant(filter: &NeutralFilter) -> Filter {
+    match filter {
+        NeutralFilter::All(filters) => Filter::must(filters.iter().map(condition)),
+        other => Filter::must([condition(other)]),
+    }
+}
+
+fn condition(filter: &NeutralFilter) -> Condition {
+    match filter {
+        NeutralFilter::Eq { key, value } => eq_condition(key, value),
+        NeutralFilter::AnyOf { key, values } => {
+            let strings: Option<Vec<String>> = values
+                .iter()
+                .map(|v| match v {
+                    FilterValue::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            let integers: Option<Vec<i64>> = values
+                .iter()
+                .map(|v| match v {
+                    FilterValue::Int(i) => Some(*i),
+                    _ => None,
+                })
+                .collect();
+            match (strings, integers) {
+                (Some(strings), _) => Condition::matches(key.clone(), strings),
+                (_, Some(integers)) => Condition::matches(key.clone(), integers),
+                // Mixed types or booleans: one equality each, any may hold.
+                _ => Filter::should(values.iter().map(|v| eq_condition(key, v))).into(),
+            }
+        }
+        NeutralFilter::Range { key, bounds } => Condition::range(
+            key.clone(),
+            Range {
+                gt: bounds.gt,
+                gte: bounds.gte,
+                lt: bounds.lt,
+                lte: bounds.lte,
+            },
+        ),
+        NeutralFilter::All(filters) => Filter::must(filters.iter().map(condition)).into(),
+        NeutralFilter::Any(filters) => Filter::should(filters.iter().map(condition)).into(),
+        NeutralFilter::Not(filter) => Filter::must_not([condition(filter)]).into(),
+        // `Filter` is non-exhaustive; every kind above is handled.
+        #[allow(unreachable_patterns)]
+        _ => Filter::default().into(),
+    }
+}
+
+fn eq_condition(key: &str, value: &FilterValue) -> Condition {
+    match value {
+        FilterValue::Str(s) => Condition::matches(key.to_owned(), s.clone()),
+        FilterValue::Int(i) => Condition::matches(key.to_owned(), *i),
+        FilterValue::Bool(b) => Condition::matches(key.to_owned(), *b),
+        #[allow(unreachable_patterns)]
+        _ => Filter::default().into(),
+    }
+}
+
+/// A Qdrant filter as text: its clauses, fields and condition kinds, and
+/// with `values` the values too, e.g. `must(keyword(tenant), range(year, gte))`.
+pub fn filter_text(filter: &Filter, values: bool) -> String {
+    let mut parts = Vec::new();
+    for (name, conditions) in [
+        ("must", &filter.must),
+        ("should", &filter.should),
+        ("must_not", &filter.must_not),
+    ] {
+        if !conditions.is_empty() {
+            let inner: Vec<String> = conditions
+                .iter()
+                .map(|c| condition_text(c, values))
+                .collect();
+            parts.push(format!("{name}({})", inner.join(", ")));
+        }
+    }
+    if let Some(min) = &filter.min_should {
+        let inner: Vec<String> = min
+            .conditions
+            .iter()
+            .map(|c| condition_text(c, values))
+            .collect();
+        parts.push(format!(
+            "min_should({}, {})",
+            min.min_count,
+            inner.join(", ")
+        ));
+    }
+    parts.join(", ")
+}
+
+fn condition_text(condition: &Condition, values: bool) -> String {
+    match &condition.condition_one_of {
+        Some(ConditionOneOf::Field(field)) => {
+            let key = &field.key;
+            if let Some(m) = field.r#match.as_ref().and_then(|m| m.match_value.as_ref()) {
+                let (kind, value) = match m {
+                    MatchValue::Keyword(s) => ("keyword", format!("{s:?}")),
+                    MatchValue::Integer(i) => ("integer", i.to_string()),
+                    MatchValue::Boolean(b) => ("bool", b.to_string()),
+                    MatchValue::Text(s) => ("text", format!("{s:?}")),
+                    MatchValue::Phrase(s) => ("phrase", format!("{s:?}")),
+                    MatchValue::TextAny(s) => ("text_any", format!("{s:?}")),
+                    MatchValue::Prefix(s) => ("prefix", format!("{s:?}")),
+                    MatchValue::Substring(s) => ("substring", format!("{s:?}")),
+                    MatchValue::Keywords(list) => ("keywords", format!("{:?}", list.strings)),
+                    MatchValue::Integers(list) => ("integers", format!("{:?}", list.integers)),
+                    MatchValue::ExceptKeywords(list) => {
+                        ("except_keywords", format!("{:?}", list.strings))
+                    }
+                    MatchValue::ExceptIntegers(list) => {
+                        ("except_integers", format!("{:?}", list.integers))
+                    }
+                };
+                return if values {
+                    format!("{kind}({key}, {value})")
+                } else {
+                    match m {
+                        MatchValue::Keywords(list) | MatchValue::ExceptKeywords(list) => {
+                            format!("{kind}({key}, {})", list.strings.len())
+                        }
+                        MatchValue::Integers(list) | MatchValue::ExceptIntegers(list) => {
+                            format!("{kind}({key}, {})", list.integers.len())
+                        }
+                        _ => format!("{kind}({key})"),
+                    }
+                };
+            }
+            if let Some(range) = &field.range {
+                let bounds: Vec<String> = [
+                    ("gt", range.gt),
+                    ("gte", range.gte),
+                    ("lt", range.lt),
+                    ("lte", range.lte),
+                ]
+                .into_iter()
+                .filter_map(|(name, b)| {
+                    b.map(|b| {
+                        if values {
+                            format!("{name} {b}")
+                        } else {
+                            name.to_owned()
+                        }
+                    })
+                })
+                .collect();
+                return format!("range({key}, {})", bounds.join(", "));
+            }
+            let kind = if field.datetime_range.is_some() {
+                "datetime_range"
+            } else if field.geo_bounding_box.is_some()
+                || field.geo_radius.is_some()
+                || field.geo_polygon.is_some()
+            {
+                "geo"
+            } else if field.values_count.is_some() {
+                "values_count"
+            } else if field.is_empty.is_some() {
+                "is_empty"
+            } else if field.is_null.is_some() {
+                "is_null"
+            } else {
+                "field"
+            };
+            format!("{kind}({key})")
+        }
+        Some(ConditionOneOf::IsEmpty(c)) => format!("is_empty({})", c.key),
+        Some(ConditionOneOf::IsNull(c)) => format!("is_null({})", c.key),
+        Some(ConditionOneOf::HasId(c)) => format!("has_id({})", c.has_id.len()),
+        Some(ConditionOneOf::HasVector(c)) => format!("has_vector({})", c.has_vector),
+        Some(ConditionOneOf::Nested(c)) => format!(
+            "nested({}, {})",
+            c.key,
+            c.filter
+                .as_ref()
+                .map(|f| filter_text(f, values))
+                .unwrap_or_default()
+        ),
+        Some(ConditionOneOf::Filter(f)) => format!("filter({})", filter_text(f, values)),
+        Some(ConditionOneOf::Slice(_)) => "slice".to_owned(),
+        None => "empty".to_owned(),
+    }
+}
+
+/// Search parameters as `name=value` pairs.
+fn params_text(params: &SearchParams) -> String {
+    let mut parts = Vec::new();
+    if let Some(ef) = params.hnsw_ef {
+        parts.push(format!("hnsw_ef={ef}"));
+    }
+    if let Some(exact) = params.exact {
+        parts.push(format!("exact={exact}"));
+    }
+    if let Some(indexed_only) = params.indexed_only {
+        parts.push(format!("indexed_only={indexed_only}"));
+    }
+    if let Some(q) = &params.quantization {
+        if let Some(ignore) = q.ignore {
+            parts.push(format!("quantization.ignore={ignore}"));
+        }
+        if let Some(rescore) = q.rescore {
+            parts.push(format!("quantization.rescore={rescore}"));
+        }
+        if let Some(oversampling) = q.oversampling {
+            parts.push(format!("quantization.oversampling={oversampling}"));
+        }
+    }
+    if let Some(enable) = params.acorn.as_ref().and_then(|a| a.enable) {
+        parts.push(format!("acorn={enable}"));
+    }
+    parts.join(",")
 }
 
 /// The canonical name of a gRPC status code.
@@ -343,8 +980,165 @@ mod tests {
         assert_eq!(request.limit, Some(9));
         assert_eq!(request.score_threshold, Some(0.8));
         let error = r.request(&Query::from_text("no vector")).unwrap_err();
-        assert_eq!(error_type(&error), "conversion");
+        assert_eq!(error_type(&error), "invalid_query");
         assert!(error.to_string().contains("`docs`"));
+    }
+
+    #[test]
+    fn invalid_queries_are_refused_before_sending_with_what_is_wrong() {
+        let r = retriever();
+        let refused = |query: Query<'_>| {
+            let error = r.request(&query).unwrap_err();
+            assert_eq!(error_type(&error), "invalid_query");
+            error_message(&error)
+        };
+        let v = [0.1_f32, 0.2];
+        assert!(refused(Query::vector(&v).top_k(0)).contains("top_k is 0"));
+        assert!(refused(Query::vector(&[])).contains("the query vector is empty"));
+        let nan = [0.1_f32, f32::NAN];
+        assert!(refused(Query::vector(&nan)).contains("non-finite value (NaN) at position 1"));
+        let inf = [f32::NEG_INFINITY];
+        assert!(refused(Query::vector(&inf)).contains("(-inf) at position 0"));
+        assert!(refused(Query::vector(&v).score_threshold(f32::NAN)).contains("threshold"));
+        let empty = NeutralFilter::any_of::<&str>("tenant", []);
+        assert!(refused(Query::vector(&v).filter(&empty)).contains("any_of(tenant)"));
+        let zero_default = retriever().top_k(0);
+        assert!(zero_default.request(&Query::vector(&v)).is_err());
+        assert!(zero_default.request(&Query::vector(&v).top_k(2)).is_ok());
+        let not_a_filter = 42_u32;
+        assert!(refused(Query::vector(&v).native(&not_a_filter)).contains("native"));
+    }
+
+    #[test]
+    fn every_neutral_condition_kind_converts_to_its_qdrant_condition() {
+        use crate::steps::Filter as F;
+        let one = |f: &F| match to_qdrant(f).must.as_slice() {
+            [c] => c.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            one(&F::eq("tenant", "acme")),
+            Condition::matches("tenant", "acme".to_owned())
+        );
+        assert_eq!(
+            one(&F::eq("year", 2021)),
+            Condition::matches("year", 2021_i64)
+        );
+        assert_eq!(
+            one(&F::eq("public", true)),
+            Condition::matches("public", true)
+        );
+        assert_eq!(
+            one(&F::any_of("group", ["a", "b"])),
+            Condition::matches("group", vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            one(&F::any_of("n", [1, 2])),
+            Condition::matches("n", vec![1_i64, 2])
+        );
+        assert_eq!(
+            one(&F::any_of("flag", [true])),
+            Condition::from(Filter::should([Condition::matches("flag", true)]))
+        );
+        assert_eq!(
+            one(&F::range("year").gte(2020.0).lt(2024.0)),
+            Condition::range(
+                "year",
+                Range {
+                    gte: Some(2020.0),
+                    lt: Some(2024.0),
+                    ..Range::default()
+                }
+            )
+        );
+        assert_eq!(
+            one(&F::not(F::eq("tenant", "x"))),
+            Condition::from(Filter::must_not([Condition::matches(
+                "tenant",
+                "x".to_owned()
+            )]))
+        );
+        assert_eq!(
+            one(&F::any([F::eq("a", 1), F::eq("b", 2)])),
+            Condition::from(Filter::should([
+                Condition::matches("a", 1_i64),
+                Condition::matches("b", 2_i64)
+            ]))
+        );
+        // A top-level `all` becomes the filter's own `must`.
+        let all = to_qdrant(&F::all([F::eq("a", 1), F::eq("b", 2)]));
+        assert_eq!(all.must.len(), 2);
+        assert_eq!(filter_text(&all, false), "must(integer(a), integer(b))");
+        assert_eq!(
+            filter_text(&all, true),
+            "must(integer(a, 1), integer(b, 2))"
+        );
+    }
+
+    #[test]
+    fn the_retriever_query_and_native_filters_all_apply() {
+        let own = Filter::must([Condition::matches("lang", "en".to_owned())]);
+        let r = retriever().filter(own.clone());
+        let v = [0.1_f32];
+        assert_eq!(
+            r.request(&Query::vector(&v)).unwrap().filter,
+            Some(own.clone())
+        );
+        let tenant = crate::steps::Filter::eq("tenant", "acme");
+        let native = Filter::must_not([Condition::matches("draft", true)]);
+        let request = r
+            .request(&Query::vector(&v).filter(&tenant).native(&native))
+            .unwrap();
+        assert_eq!(
+            request.filter,
+            Some(Filter::must([
+                Condition::from(own),
+                Condition::from(to_qdrant(&tenant)),
+                Condition::from(native),
+            ]))
+        );
+        let info = r.describe_query(&Query::vector(&v).filter(&tenant));
+        assert_eq!(
+            info.filter_shape.as_deref(),
+            Some("must(filter(must(keyword(lang))), filter(must(keyword(tenant))))")
+        );
+    }
+
+    #[test]
+    fn client_side_failures_are_classified_and_their_message_is_the_servers() {
+        let status = |code: tonic::Code, message: &str| QdrantError::ResponseError {
+            status: tonic::Status::new(code, message),
+        };
+        let refused = status(
+            tonic::Code::Internal,
+            "Failed to connect to http://127.0.0.1:1/: tonic::transport::Error(Transport, \
+             ConnectError(\"tcp connect error\", 127.0.0.1:1, Os { code: 111, kind: \
+             ConnectionRefused, message: \"Connection refused\" }))",
+        );
+        assert_eq!(error_type(&refused), "UNAVAILABLE");
+        assert_eq!(
+            error_message(&refused),
+            "Failed to connect to http://127.0.0.1:1/: Connection refused"
+        );
+        assert_eq!(
+            error_type(&status(tonic::Code::Cancelled, "Timeout expired")),
+            "DEADLINE_EXCEEDED"
+        );
+        assert_eq!(
+            error_type(&status(tonic::Code::Cancelled, "operation was canceled")),
+            "CANCELLED"
+        );
+        assert_eq!(
+            error_type(&status(tonic::Code::Internal, "segment is broken")),
+            "INTERNAL"
+        );
+        assert_eq!(
+            error_message(&status(
+                tonic::Code::NotFound,
+                "Collection `x` doesn't exist!"
+            )),
+            "Collection `x` doesn't exist!"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod chat;
 pub mod dynamic;
 mod embed;
+mod filter;
 mod info;
 mod prompt;
 mod retrieve;
@@ -23,7 +24,8 @@ mod usage;
 pub use chat::{ChatChunk, ChatModel, ChatRequest, Completion, SingleChunk, single_chunk};
 pub use dynamic::{DynChatModel, DynEmbedder, DynError, DynPromptBuilder, DynRetriever};
 pub use embed::{Embedder, Embeddings};
+pub use filter::{Bounds, Filter, FilterError, FilterValue};
 pub use info::{StepInfo, StepKind, default_error_type};
 pub use prompt::{Message, Prompt, PromptBuilder, PromptStats, Role};
-pub use retrieve::{Hit, Hits, Query, Retriever};
+pub use retrieve::{Hit, Hits, Query, QueryError, QueryInfo, Retriever, ScoreKind};
 pub use usage::Usage;

@@ -1,17 +1,28 @@
 //! A Qdrant gRPC server on 127.0.0.1: `qdrant-client`'s generated `Points`
-//! service, answering `Query` over an exact in-memory index (cosine
-//! similarity, computed in f32 the way Qdrant scores a cosine collection)
-//! and `Unimplemented` for every other call.
+//! service, answering `Query` over an exact in-memory index, and its
+//! `Collections` service answering `Get` with each collection's vector
+//! distances; `Unimplemented` for every other call.
+//!
+//! Scores are computed in f32 the way Qdrant scores each distance: cosine
+//! (normalized dot product) and dot product rank highest first; Euclid and
+//! Manhattan are distances, ranked lowest first, and a score threshold then
+//! keeps hits at or below it.
 //!
 //! It understands what the retriever sends: a dense nearest-neighbour query,
-//! a named vector (`using`), a filter of `must` / `must_not` field matches,
-//! a score threshold, limit and offset, and payload selection. Anything else
-//! is refused as `InvalidArgument`, so a wrong request fails the test.
+//! a named vector (`using`), a filter (`must` / `should` / `must_not`,
+//! nested filters, keyword / integer / bool matches, keyword and integer
+//! any-of, numeric ranges; an array payload value matches when any element
+//! does), a score threshold, limit and offset, and payload selection.
+//! Anything else is refused as `InvalidArgument`, so a wrong request fails
+//! the test. A collection can be made slow, to drive client timeouts.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
+use ::qdrant_client::qdrant::collections_server::{Collections, CollectionsServer};
 use ::qdrant_client::qdrant::condition::ConditionOneOf;
 use ::qdrant_client::qdrant::r#match::MatchValue;
 use ::qdrant_client::qdrant::points_server::{Points, PointsServer};
@@ -31,12 +42,50 @@ pub struct Point {
     pub payload: HashMap<String, Value>,
 }
 
+/// A collection: its points, the distance of each vector name (cosine
+/// unless set), and how long each query waits before answering.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub points: Vec<Point>,
+    pub distances: HashMap<String, Distance>,
+    pub delay: Option<Duration>,
+}
+
+impl Collection {
+    pub fn new(points: Vec<Point>) -> Self {
+        Collection {
+            points,
+            ..Collection::default()
+        }
+    }
+
+    /// Scores vector `name` (`""`: the unnamed one) by `distance`.
+    pub fn distance(mut self, name: &str, distance: Distance) -> Self {
+        self.distances.insert(name.to_owned(), distance);
+        self
+    }
+
+    /// Waits this long before answering each query.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    fn distance_of(&self, name: &str) -> Distance {
+        self.distances
+            .get(name)
+            .copied()
+            .unwrap_or(Distance::Cosine)
+    }
+}
+
 #[derive(Default)]
 struct Index {
-    collections: HashMap<String, Vec<Point>>,
+    collections: HashMap<String, Collection>,
     api_key: Option<String>,
     queries: Mutex<Vec<QueryPoints>>,
     responses: Mutex<Vec<QueryResponse>>,
+    infos: Mutex<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -50,8 +99,22 @@ pub struct QdrantServer {
 }
 
 impl QdrantServer {
-    /// Serves these collections; requires `api-key` metadata when `api_key` is set.
+    /// Serves these cosine collections; requires `api-key` metadata when `api_key` is set.
     pub fn start(collections: HashMap<String, Vec<Point>>, api_key: Option<&str>) -> QdrantServer {
+        QdrantServer::start_with(
+            collections
+                .into_iter()
+                .map(|(name, points)| (name, Collection::new(points)))
+                .collect(),
+            api_key,
+        )
+    }
+
+    /// Serves these collections; requires `api-key` metadata when `api_key` is set.
+    pub fn start_with(
+        collections: HashMap<String, Collection>,
+        api_key: Option<&str>,
+    ) -> QdrantServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -67,9 +130,11 @@ impl QdrantServer {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let service = PointsServer::new(Service(index.clone()));
+        let collections = CollectionsServer::new(Service(index.clone()));
         runtime.spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(collections)
                 .serve_with_incoming(TcpListenerStream::new(listener))
                 .await
                 .unwrap();
@@ -94,19 +159,68 @@ impl QdrantServer {
     pub fn responses(&self) -> Vec<QueryResponse> {
         self.index.responses.lock().unwrap().clone()
     }
+
+    /// The collections whose info was asked for, in order.
+    pub fn info_requests(&self) -> Vec<String> {
+        self.index.infos.lock().unwrap().clone()
+    }
 }
 
 impl Index {
+    fn collection(&self, name: &str) -> Result<&Collection, Status> {
+        self.collections
+            .get(name)
+            .ok_or_else(|| Status::not_found(format!("Collection `{name}` doesn't exist!")))
+    }
+
+    fn info(&self, name: &str) -> Result<GetCollectionInfoResponse, Status> {
+        let collection = self.collection(name)?;
+        let dimension = |vector_name: &str| {
+            collection
+                .points
+                .first()
+                .and_then(|p| p.vectors.get(vector_name))
+                .map_or(0, |v| v.len() as u64)
+        };
+        let params = |vector_name: &str| VectorParams {
+            size: dimension(vector_name),
+            distance: collection.distance_of(vector_name) as i32,
+            ..VectorParams::default()
+        };
+        let names: Vec<String> = collection
+            .points
+            .first()
+            .map(|p| p.vectors.keys().cloned().collect())
+            .unwrap_or_default();
+        let config = if names.iter().all(|n| n.is_empty()) {
+            vectors_config::Config::Params(params(""))
+        } else {
+            vectors_config::Config::ParamsMap(VectorParamsMap {
+                map: names.iter().map(|n| (n.clone(), params(n))).collect(),
+            })
+        };
+        Ok(GetCollectionInfoResponse {
+            result: Some(CollectionInfo {
+                status: CollectionStatus::Green as i32,
+                points_count: Some(collection.points.len() as u64),
+                config: Some(CollectionConfig {
+                    params: Some(CollectionParams {
+                        vectors_config: Some(VectorsConfig {
+                            config: Some(config),
+                        }),
+                        ..CollectionParams::default()
+                    }),
+                    ..CollectionConfig::default()
+                }),
+                ..CollectionInfo::default()
+            }),
+            time: 0.000_1,
+        })
+    }
+
     fn query(&self, request: &QueryPoints) -> Result<QueryResponse, Status> {
-        let points = self
-            .collections
-            .get(&request.collection_name)
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "Collection `{}` doesn't exist!",
-                    request.collection_name
-                ))
-            })?;
+        let collection = self.collection(&request.collection_name)?;
+        let points = &collection.points;
         if !request.prefetch.is_empty() || request.lookup_from.is_some() {
             return Err(Status::invalid_argument(
                 "test server: no prefetch or lookup",
@@ -123,6 +237,8 @@ impl Index {
             }
         };
         let using = request.using.clone().unwrap_or_default();
+        let distance = collection.distance_of(&using);
+        let lower_is_better = matches!(distance, Distance::Euclid | Distance::Manhattan);
         let mut scored = Vec::new();
         for point in points {
             let vector = point.vectors.get(&using).ok_or_else(|| {
@@ -140,13 +256,24 @@ impl Index {
             {
                 continue;
             }
-            let score = cosine(query, vector);
-            if request.score_threshold.is_some_and(|t| score < t) {
+            let score = score(distance, query, vector);
+            let worse = |t: f32| {
+                if lower_is_better {
+                    score > t
+                } else {
+                    score < t
+                }
+            };
+            if request.score_threshold.is_some_and(worse) {
                 continue;
             }
             scored.push((score, point));
         }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if lower_is_better {
+            scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+        } else {
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
         let offset = request.offset.unwrap_or(0) as usize;
         let limit = request.limit.unwrap_or(10) as usize;
         let result = scored
@@ -169,6 +296,21 @@ impl Index {
     }
 }
 
+/// A point's score for `distance`, in f32 as Qdrant computes it.
+pub fn score(distance: Distance, a: &[f32], b: &[f32]) -> f32 {
+    match distance {
+        Distance::Dot => a.iter().zip(b).map(|(x, y)| x * y).sum(),
+        Distance::Euclid => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f32>()
+            .sqrt(),
+        Distance::Manhattan => a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum(),
+        Distance::Cosine | Distance::UnknownDistance => cosine(a, b),
+    }
+}
+
 /// Qdrant normalizes vectors of a cosine collection and scores by dot
 /// product, in f32.
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -180,14 +322,23 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x / na) * (y / nb)).sum()
 }
 
-fn matches(filter: &Filter, payload: &HashMap<String, Value>) -> Result<bool, Status> {
-    if !filter.should.is_empty() || filter.min_should.is_some() {
-        return Err(Status::invalid_argument(
-            "test server: only must / must_not",
-        ));
+/// Qdrant's filter semantics: every `must`, at least one `should` (when
+/// there are any), no `must_not`.
+pub fn matches(filter: &Filter, payload: &HashMap<String, Value>) -> Result<bool, Status> {
+    if filter.min_should.is_some() {
+        return Err(Status::invalid_argument("test server: no min_should"));
     }
     for condition in &filter.must {
         if !condition_holds(condition, payload)? {
+            return Ok(false);
+        }
+    }
+    if !filter.should.is_empty() {
+        let mut any = false;
+        for condition in &filter.should {
+            any |= condition_holds(condition, payload)?;
+        }
+        if !any {
             return Ok(false);
         }
     }
@@ -199,26 +350,76 @@ fn matches(filter: &Filter, payload: &HashMap<String, Value>) -> Result<bool, St
     Ok(true)
 }
 
+/// The value at a dotted path.
+fn lookup<'p>(payload: &'p HashMap<String, Value>, key: &str) -> Option<&'p Kind> {
+    let mut parts = key.split('.');
+    let mut value = payload.get(parts.next()?)?.kind.as_ref()?;
+    for part in parts {
+        match value {
+            Kind::StructValue(s) => value = s.fields.get(part)?.kind.as_ref()?,
+            _ => return None,
+        }
+    }
+    Some(value)
+}
+
+/// `test` on a value, or on any element of a list.
+fn any_element(value: Option<&Kind>, test: impl Fn(&Kind) -> bool) -> bool {
+    match value {
+        None | Some(Kind::NullValue(_)) => false,
+        Some(Kind::ListValue(list)) => list.values.iter().filter_map(|v| v.kind.as_ref()).any(test),
+        Some(other) => test(other),
+    }
+}
+
 fn condition_holds(
     condition: &Condition,
     payload: &HashMap<String, Value>,
 ) -> Result<bool, Status> {
-    let Some(ConditionOneOf::Field(field)) = &condition.condition_one_of else {
-        return Err(Status::invalid_argument(
-            "test server: only field conditions",
-        ));
+    let field = match &condition.condition_one_of {
+        Some(ConditionOneOf::Field(field)) => field,
+        Some(ConditionOneOf::Filter(filter)) => return matches(filter, payload),
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "test server: unsupported condition {other:?}"
+            )));
+        }
     };
-    let value = payload.get(&field.key).and_then(|v| v.kind.as_ref());
+    let value = lookup(payload, &field.key);
+    if let Some(range) = &field.range {
+        let inside = |x: f64| {
+            range.gt.is_none_or(|b| x > b)
+                && range.gte.is_none_or(|b| x >= b)
+                && range.lt.is_none_or(|b| x < b)
+                && range.lte.is_none_or(|b| x <= b)
+        };
+        return Ok(any_element(value, |v| match v {
+            Kind::IntegerValue(i) => inside(*i as f64),
+            Kind::DoubleValue(d) => inside(*d),
+            _ => false,
+        }));
+    }
     match field.r#match.as_ref().and_then(|m| m.match_value.as_ref()) {
-        Some(MatchValue::Keyword(expected)) => {
-            Ok(matches!(value, Some(Kind::StringValue(s)) if s == expected))
-        }
-        Some(MatchValue::Integer(expected)) => {
-            Ok(matches!(value, Some(Kind::IntegerValue(i)) if i == expected))
-        }
-        Some(MatchValue::Boolean(expected)) => {
-            Ok(matches!(value, Some(Kind::BoolValue(b)) if b == expected))
-        }
+        Some(MatchValue::Keyword(expected)) => Ok(any_element(
+            value,
+            |v| matches!(v, Kind::StringValue(s) if s == expected),
+        )),
+        Some(MatchValue::Integer(expected)) => Ok(any_element(
+            value,
+            |v| matches!(v, Kind::IntegerValue(i) if i == expected),
+        )),
+        Some(MatchValue::Boolean(expected)) => Ok(any_element(
+            value,
+            |v| matches!(v, Kind::BoolValue(b) if b == expected),
+        )),
+        Some(MatchValue::Keywords(list)) => Ok(any_element(
+            value,
+            |v| matches!(v, Kind::StringValue(s) if list.strings.contains(s)),
+        )),
+        Some(MatchValue::Integers(list)) => Ok(any_element(
+            value,
+            |v| matches!(v, Kind::IntegerValue(i) if list.integers.contains(i)),
+        )),
         other => Err(Status::invalid_argument(format!(
             "test server: unsupported match {other:?}"
         ))),
@@ -247,7 +448,7 @@ fn select_payload(
 }
 
 impl Service {
-    fn answer(&self, request: Request<QueryPoints>) -> Result<Response<QueryResponse>, Status> {
+    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
         if let Some(key) = &self.0.api_key {
             let sent = request
                 .metadata()
@@ -257,8 +458,24 @@ impl Service {
                 return Err(Status::unauthenticated("Invalid api-key"));
             }
         }
+        Ok(())
+    }
+
+    async fn answer(
+        &self,
+        request: Request<QueryPoints>,
+    ) -> Result<Response<QueryResponse>, Status> {
+        self.authorize(&request)?;
         let request = request.into_inner();
         self.0.queries.lock().unwrap().push(request.clone());
+        let delay = self
+            .0
+            .collections
+            .get(&request.collection_name)
+            .and_then(|c| c.delay);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let response = self.0.query(&request)?;
         self.0.responses.lock().unwrap().push(response.clone());
         Ok(Response::new(response))
@@ -275,7 +492,7 @@ macro_rules! points_service {
                 &self,
                 request: Request<QueryPoints>,
             ) -> Result<Response<QueryResponse>, Status> {
-                self.answer(request)
+                self.answer(request).await
             }
 
             $(
@@ -323,4 +540,51 @@ points_service! {
     facet(FacetCounts) -> FacetResponse;
     search_matrix_pairs(SearchMatrixPoints) -> SearchMatrixPairsResponse;
     search_matrix_offsets(SearchMatrixPoints) -> SearchMatrixOffsetsResponse;
+}
+
+/// The `Collections` service: `get` answers with the collection's vector
+/// configuration, every other call is `Unimplemented`.
+macro_rules! collections_service {
+    ($($name:ident($request:ident) -> $response:ident;)*) => {
+        #[tonic::async_trait]
+        impl Collections for Service {
+            async fn get(
+                &self,
+                request: Request<GetCollectionInfoRequest>,
+            ) -> Result<Response<GetCollectionInfoResponse>, Status> {
+                self.authorize(&request)?;
+                let name = request.into_inner().collection_name;
+                self.0.infos.lock().unwrap().push(name.clone());
+                self.0.info(&name).map(Response::new)
+            }
+
+            $(
+                async fn $name(
+                    &self,
+                    _request: Request<$request>,
+                ) -> Result<Response<$response>, Status> {
+                    Err(Status::unimplemented(concat!(
+                        "test server: Collections/",
+                        stringify!($name)
+                    )))
+                }
+            )*
+        }
+    };
+}
+
+collections_service! {
+    list(ListCollectionsRequest) -> ListCollectionsResponse;
+    create(CreateCollection) -> CollectionOperationResponse;
+    update(UpdateCollection) -> CollectionOperationResponse;
+    delete(DeleteCollection) -> CollectionOperationResponse;
+    update_aliases(ChangeAliases) -> CollectionOperationResponse;
+    list_collection_aliases(ListCollectionAliasesRequest) -> ListAliasesResponse;
+    list_aliases(ListAliasesRequest) -> ListAliasesResponse;
+    collection_cluster_info(CollectionClusterInfoRequest) -> CollectionClusterInfoResponse;
+    collection_exists(CollectionExistsRequest) -> CollectionExistsResponse;
+    update_collection_cluster_setup(UpdateCollectionClusterSetupRequest) -> UpdateCollectionClusterSetupResponse;
+    create_shard_key(CreateShardKeyRequest) -> CreateShardKeyResponse;
+    delete_shard_key(DeleteShardKeyRequest) -> DeleteShardKeyResponse;
+    list_shard_keys(ListShardKeysRequest) -> ListShardKeysResponse;
 }
