@@ -18,8 +18,9 @@ use qdrant_client::qdrant::{Condition, Distance, Filter, PayloadIncludeSelector,
 use qdrant_client::{Qdrant, QdrantError};
 use ragtrace::instrument::keys::*;
 use ragtrace::instrument::{Capture, Options, TracedExt};
+use ragtrace::integrations::memory::{Document, MemoryRetriever, Metric};
 use ragtrace::integrations::qdrant::{QdrantRetriever, point_id};
-use ragtrace::steps::{Query, Retriever};
+use ragtrace::steps::{Filter as Neutral, Query, Retriever};
 use support::otlp::ExportedSpan;
 use support::pipeline::Pipeline;
 use support::qdrant_server::{Collection, Point, QdrantServer};
@@ -583,4 +584,250 @@ fn an_error_span_carries_the_servers_words_and_an_exception_event() {
         "{}",
         text("exception.type")
     );
+}
+
+/// A JSON payload as Qdrant values.
+fn qdrant_value(json: &serde_json::Value) -> Value {
+    use qdrant_client::qdrant::value::Kind;
+    use qdrant_client::qdrant::{ListValue, Struct};
+    let kind = match json {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Kind::IntegerValue(i),
+            None => Kind::DoubleValue(n.as_f64().unwrap()),
+        },
+        serde_json::Value::String(s) => Kind::StringValue(s.clone()),
+        serde_json::Value::Array(items) => Kind::ListValue(ListValue {
+            values: items.iter().map(qdrant_value).collect(),
+        }),
+        serde_json::Value::Object(map) => Kind::StructValue(Struct {
+            fields: map
+                .iter()
+                .map(|(k, v)| (k.clone(), qdrant_value(v)))
+                .collect(),
+        }),
+    };
+    Value { kind: Some(kind) }
+}
+
+/// Tenants' documents: integer vectors (exact dot products in f32 and
+/// f64), payloads with keywords, integers, floats, booleans, lists and a
+/// nested object; the same corpus in Qdrant and in memory.
+fn tenants() -> (HashMap<String, Collection>, MemoryRetriever) {
+    let docs = [
+        (
+            1_u64,
+            [3.0, 1.0],
+            serde_json::json!({"tenant": "acme", "year": 2021, "price": 9.5, "public": true, "groups": ["staff", "ops"], "meta": {"lang": "en"}}),
+        ),
+        (
+            2,
+            [2.0, 2.0],
+            serde_json::json!({"tenant": "acme", "year": 2023, "price": 20.0, "public": false, "groups": ["admins"], "meta": {"lang": "de"}}),
+        ),
+        (
+            3,
+            [1.0, 3.0],
+            serde_json::json!({"tenant": "globex", "year": 2022, "price": 4.25, "public": true, "groups": [], "meta": {"lang": "en"}}),
+        ),
+        (
+            4,
+            [4.0, 0.0],
+            serde_json::json!({"tenant": "initech", "year": 2019, "public": false, "groups": ["staff"]}),
+        ),
+        (
+            5,
+            [0.0, 4.0],
+            serde_json::json!({"tenant": "acme", "price": 15.0, "groups": ["ops"], "meta": {"lang": "fr"}}),
+        ),
+        (
+            6,
+            [2.0, 1.0],
+            serde_json::json!({"year": 2024, "public": true}),
+        ),
+    ];
+    let points = docs
+        .iter()
+        .map(|(id, v, payload)| Point {
+            id: PointId::from(*id),
+            vectors: HashMap::from([(String::new(), v.to_vec())]),
+            payload: payload
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), qdrant_value(v)))
+                .collect(),
+        })
+        .collect();
+    let memory = MemoryRetriever::new("tenants")
+        .metric(Metric::Dot)
+        .with_documents(docs.iter().map(|(id, v, payload)| {
+            Document::new(id.to_string(), v.to_vec())
+                .with_payload(payload.as_object().unwrap().clone())
+        }))
+        .unwrap();
+    (
+        HashMap::from([(
+            "tenants".to_owned(),
+            Collection::new(points).distance("", Distance::Dot),
+        )]),
+        memory,
+    )
+}
+
+#[test]
+fn neutral_filters_select_the_same_points_in_qdrant_as_in_memory() {
+    let (collections, memory) = tenants();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, ""), "tenants")
+        .top_k(10)
+        .traced();
+    let filters = [
+        (Neutral::eq("tenant", "acme"), vec!["1", "2", "5"]),
+        (Neutral::eq("year", 2022), vec!["3"]),
+        (Neutral::eq("public", true), vec!["1", "3", "6"]),
+        (Neutral::eq("groups", "staff"), vec!["4", "1"]),
+        (Neutral::eq("meta.lang", "en"), vec!["1", "3"]),
+        (
+            Neutral::any_of("tenant", ["globex", "initech"]),
+            vec!["4", "3"],
+        ),
+        (Neutral::any_of("year", [2019, 2024]), vec!["4", "6"]),
+        (
+            Neutral::any_of("groups", ["admins", "ops"]),
+            vec!["1", "2", "5"],
+        ),
+        (Neutral::any_of("public", [false]), vec!["4", "2"]),
+        (Neutral::range("price").gte(9.5).lt(20.0), vec!["1", "5"]),
+        (Neutral::range("year").gt(2021.0), vec!["2", "3", "6"]),
+        (
+            Neutral::all([
+                Neutral::eq("tenant", "acme"),
+                Neutral::range("year").lte(2022.0),
+            ]),
+            vec!["1"],
+        ),
+        (
+            Neutral::any([Neutral::eq("tenant", "globex"), Neutral::eq("year", 2019)]),
+            vec!["4", "3"],
+        ),
+        (
+            Neutral::not(Neutral::eq("tenant", "acme")),
+            vec!["4", "3", "6"],
+        ),
+        (
+            Neutral::all([
+                Neutral::not(Neutral::any_of("groups", ["staff"])),
+                Neutral::any([
+                    Neutral::eq("public", true),
+                    Neutral::range("price").gt(10.0),
+                ]),
+            ]),
+            vec!["2", "3", "6", "5"],
+        ),
+    ];
+    let vector = [1.0_f32, 0.5];
+    for (filter, expected) in &filters {
+        let query = Query::vector(&vector).filter(filter);
+        let (remote, local) = pipeline.block_on(async {
+            (
+                retriever.retrieve(&query).await.unwrap(),
+                memory.retrieve(&query).await.unwrap(),
+            )
+        });
+        let ids = |hits: &ragtrace::steps::Hits| {
+            hits.iter()
+                .map(|h| (h.id.clone(), h.score))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&remote), ids(&local), "{}", filter.with_values());
+        let got: Vec<&str> = remote.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(&got, expected, "{}", filter.with_values());
+    }
+    let sent = server.queries();
+    assert_eq!(sent.len(), filters.len());
+    assert!(sent.iter().all(|q| q.filter.is_some()));
+    let spans = pipeline.finish();
+    assert_eq!(
+        spans[0].string(RAGTRACE_RETRIEVAL_FILTER),
+        "must(keyword(tenant))",
+        "the shape, not the values, with capture off"
+    );
+    assert_eq!(
+        spans[9].string(RAGTRACE_RETRIEVAL_FILTER),
+        "must(range(price, gte, lt))"
+    );
+}
+
+#[test]
+fn the_span_says_why_fewer_hits_came_back_than_asked_for() {
+    let (collections, _) = tenants();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let english = Filter::must([Condition::matches("meta.lang", "en".to_string())]);
+    let retriever = QdrantRetriever::new(client(&server, ""), "tenants")
+        .filter(english)
+        .search_params(qdrant_client::qdrant::SearchParams {
+            hnsw_ef: Some(128),
+            exact: Some(true),
+            ..Default::default()
+        })
+        .offset(0)
+        .traced();
+    let tenant = Neutral::eq("tenant", "acme");
+    let vector = [1.0_f32, 0.5];
+    let hits = pipeline
+        .block_on(async {
+            retriever
+                .retrieve(
+                    &Query::vector(&vector)
+                        .top_k(200)
+                        .score_threshold(1.0)
+                        .filter(&tenant),
+                )
+                .await
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    let captured = QdrantRetriever::new(client(&server, ""), "tenants")
+        .vector_name("sparse")
+        .traced()
+        .with_options(Options::new().capture(Capture::on()));
+    pipeline
+        .block_on(async {
+            captured
+                .retrieve(&Query::vector(&vector).filter(&tenant))
+                .await
+        })
+        .unwrap_err();
+
+    let spans = pipeline.finish();
+    let span = &spans[0];
+    assert_eq!(span.int(GEN_AI_RETRIEVAL_TOP_K), 200);
+    assert_eq!(span.int(RAGTRACE_RETRIEVAL_RETURNED), 1);
+    assert_eq!(span.double(RAGTRACE_RETRIEVAL_SCORE_THRESHOLD), 1.0);
+    assert_eq!(
+        span.string(RAGTRACE_RETRIEVAL_FILTER),
+        "must(filter(must(keyword(meta.lang))), filter(must(keyword(tenant))))"
+    );
+    assert!(
+        !span.all_text().contains("acme"),
+        "no values with capture off"
+    );
+    assert_eq!(
+        span.string(RAGTRACE_RETRIEVAL_SEARCH_PARAMS),
+        "hnsw_ef=128,exact=true"
+    );
+    assert_eq!(span.int(RAGTRACE_RETRIEVAL_OFFSET), 0);
+    // With capture on, the values too (and the vector name, even on failure:
+    // the test server has no vector named "sparse").
+    let span = &spans[1];
+    assert_eq!(span.status, StatusCode::Error);
+    assert_eq!(
+        span.string(RAGTRACE_RETRIEVAL_FILTER),
+        "must(keyword(tenant, \"acme\"))"
+    );
+    assert_eq!(span.string(RAGTRACE_RETRIEVAL_VECTOR_NAME), "sparse");
 }
