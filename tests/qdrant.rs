@@ -831,3 +831,116 @@ fn the_span_says_why_fewer_hits_came_back_than_asked_for() {
     );
     assert_eq!(span.string(RAGTRACE_RETRIEVAL_VECTOR_NAME), "sparse");
 }
+
+#[test]
+fn payload_selection_takes_what_qdrant_client_users_write() {
+    use qdrant_client::qdrant::PayloadExcludeSelector;
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let pipeline = Pipeline::new();
+    let base = || QdrantRetriever::new(client(&server, KEY), "multi").vector_name("dense");
+    let retrievers = [
+        base().with_payload(vec!["text", "lang"]),
+        base().with_payload(["lang"]),
+        base().with_payload(&["lang"][..]),
+        base().with_payload(vec!["lang".to_owned()]),
+        base().with_payload(PayloadExcludeSelector {
+            fields: vec!["internal_note".into(), "text".into()],
+        }),
+        base().with_payload(false),
+    ];
+    let vector = [1.0_f32, 0.0];
+    let payloads: Vec<Vec<String>> = retrievers
+        .iter()
+        .map(|r| {
+            let hits = pipeline
+                .block_on(async { r.retrieve(&Query::vector(&vector).top_k(1)).await })
+                .unwrap();
+            let mut keys: Vec<String> = hits[0].payload.keys().cloned().collect();
+            if hits[0].content.is_some() {
+                keys.push("(content)".to_owned());
+            }
+            keys.sort();
+            keys
+        })
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            vec!["lang", "text"],
+            vec!["lang"],
+            vec!["lang"],
+            vec!["lang"],
+            vec!["lang"],
+            vec![],
+        ]
+    );
+}
+
+/// Log lines written while `f` runs.
+fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let buffer = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || LogWriter(writer.clone()))
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned();
+    (out, text)
+}
+
+struct LogWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn text_under_another_common_key_is_warned_about_once() {
+    let server = QdrantServer::start(collections(), Some(KEY));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // `multi` keeps its text under `text`; the default content key is `content`.
+    let retriever = QdrantRetriever::new(client(&server, KEY), "multi").vector_name("dense");
+    let clone = retriever.clone();
+    let vector = [1.0_f32, 0.0];
+    let (hits, log) = logged(|| {
+        runtime.block_on(async {
+            for r in [&retriever, &clone, &retriever] {
+                r.retrieve(&Query::vector(&vector)).await.unwrap();
+            }
+            retriever.retrieve(&Query::vector(&vector)).await.unwrap()
+        })
+    });
+    assert!(hits.iter().all(|h| h.content.is_none()));
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(
+        warnings[0].contains("content_key(\"text\")"),
+        "{}",
+        warnings[0]
+    );
+
+    // Told where the text is: content, and no warning.
+    let told = QdrantRetriever::new(client(&server, KEY), "multi")
+        .vector_name("dense")
+        .content_key("text");
+    let (hits, log) = logged(|| {
+        runtime
+            .block_on(async { told.retrieve(&Query::vector(&vector)).await })
+            .unwrap()
+    });
+    assert_eq!(
+        hits[0].content.as_deref(),
+        Some("Sampling keeps some traces.")
+    );
+    assert!(!log.contains("WARN"), "{log}");
+}
