@@ -219,6 +219,11 @@ fn refused_queries_say_why_without_searching() {
         "non_finite_vector"
     );
     assert_eq!(error(Query::vector(&[])).0, "empty_vector");
+    let (ix, vs) = ([1_u32], [0.5_f32]);
+    assert_eq!(
+        error(Query::vector(&v).sparse(&ix, &vs)).0,
+        "unsupported_sparse"
+    );
     let native = 7_u8;
     assert_eq!(
         error(Query::vector(&v).native(&native)).0,

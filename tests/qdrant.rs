@@ -23,7 +23,7 @@ use ragtrace::integrations::qdrant::{QdrantRetriever, point_id};
 use ragtrace::steps::{Filter as Neutral, Query, Retriever};
 use support::otlp::ExportedSpan;
 use support::pipeline::Pipeline;
-use support::qdrant_server::{Collection, Point, QdrantServer};
+use support::qdrant_server::{Collection, Point, QdrantServer, score};
 
 const KEY: &str = "qdrant-api-key-7f3c9a1e5b2d4c6f8a0b";
 
@@ -38,6 +38,7 @@ fn point(id: impl Into<PointId>, vectors: &[(&str, Vec<f32>)], payload: &[(&str,
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
+        ..Point::default()
     }
 }
 
@@ -658,6 +659,7 @@ fn tenants() -> (HashMap<String, Collection>, MemoryRetriever) {
                 .iter()
                 .map(|(k, v)| (k.clone(), qdrant_value(v)))
                 .collect(),
+            ..Point::default()
         })
         .collect();
     let memory = MemoryRetriever::new("tenants")
@@ -943,4 +945,146 @@ fn text_under_another_common_key_is_warned_about_once() {
         Some("Sampling keeps some traces.")
     );
     assert!(!log.contains("WARN"), "{log}");
+}
+
+/// Six chunks with a dense `dense` vector (cosine) and a sparse `bm25` one.
+fn hybrid() -> HashMap<String, Collection> {
+    let chunk = |id: u64, dense: Vec<f32>, sparse: (Vec<u32>, Vec<f32>), tenant: &str| Point {
+        id: PointId::from(id),
+        vectors: HashMap::from([("dense".to_owned(), dense)]),
+        sparse: HashMap::from([("bm25".to_owned(), sparse)]),
+        payload: HashMap::from([("tenant".to_owned(), Value::from(tenant))]),
+    };
+    let points = vec![
+        chunk(1, vec![0.9, 0.1, 0.0], (vec![1, 7], vec![0.5, 1.5]), "acme"),
+        chunk(2, vec![0.7, 0.7, 0.1], (vec![3], vec![2.0]), "acme"),
+        chunk(3, vec![0.1, 0.9, 0.3], (vec![7, 9], vec![2.5, 0.3]), "acme"),
+        chunk(
+            4,
+            vec![0.0, 0.2, 1.0],
+            (vec![1, 3, 7], vec![0.2, 0.2, 0.2]),
+            "globex",
+        ),
+        chunk(5, vec![0.8, 0.0, 0.6], (vec![9], vec![1.0]), "acme"),
+        chunk(6, vec![0.5, 0.5, 0.5], (vec![2], vec![4.0]), "acme"),
+    ];
+    HashMap::from([("hybrid".to_owned(), Collection::new(points))])
+}
+
+#[test]
+fn hybrid_search_fuses_dense_and_sparse_prefetches_and_the_span_names_the_stages() {
+    let collections = hybrid();
+    let points = collections["hybrid"].points.clone();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, ""), "hybrid")
+        .vector_name("dense")
+        .sparse_vector_name("bm25")
+        .fusion(qdrant_client::qdrant::Fusion::Rrf)
+        .prefetch_limit(4)
+        .traced();
+    let dense = [0.8_f32, 0.3, 0.2];
+    let (indices, values) = ([7_u32, 9], [1.0_f32, 0.5]);
+    let tenant = Neutral::eq("tenant", "acme");
+    let query = Query::vector(&dense)
+        .sparse(&indices, &values)
+        .top_k(3)
+        .filter(&tenant);
+    let (fused, sparse_only) = pipeline.block_on(async {
+        (
+            retriever.retrieve(&query).await.unwrap(),
+            retriever
+                .retrieve(&Query::from_text("spans").sparse(&indices, &values))
+                .await
+                .unwrap(),
+        )
+    });
+
+    // The exact computation: each search over the tenant's points, its
+    // first 4, then reciprocal rank fusion as Qdrant scores it.
+    let acme: Vec<&Point> = points
+        .iter()
+        .filter(|p| p.payload["tenant"] == Value::from("acme"))
+        .collect();
+    let ranked = |score_of: &dyn Fn(&Point) -> Option<f32>| {
+        let mut list: Vec<(f32, u64)> = acme
+            .iter()
+            .filter_map(|p| score_of(p).map(|s| (s, point_id(Some(&p.id)).parse().unwrap())))
+            .collect();
+        list.sort_by(|a, b| b.0.total_cmp(&a.0));
+        list.truncate(4);
+        list
+    };
+    let sparse_score = |p: &Point| {
+        let (ix, vs) = &p.sparse["bm25"];
+        let hits: Vec<f32> = indices
+            .iter()
+            .zip(&values)
+            .filter_map(|(i, v)| ix.iter().position(|x| x == i).map(|at| v * vs[at]))
+            .collect();
+        (!hits.is_empty()).then(|| hits.iter().sum())
+    };
+    let dense_list = ranked(&|p| Some(score(Distance::Cosine, &dense, &p.vectors["dense"])));
+    let sparse_list = ranked(&sparse_score);
+    let mut rrf: Vec<(f32, u64)> = Vec::new();
+    for list in [&dense_list, &sparse_list] {
+        for (position, (_, id)) in list.iter().enumerate() {
+            let s = 1.0 / (position as f32 + 2.0);
+            match rrf.iter_mut().find(|(_, i)| i == id) {
+                Some(entry) => entry.0 += s,
+                None => rrf.push((s, *id)),
+            }
+        }
+    }
+    rrf.sort_by(|a, b| b.0.total_cmp(&a.0));
+    rrf.truncate(3);
+    let expected: Vec<(String, f64)> = rrf
+        .iter()
+        .map(|(s, id)| (id.to_string(), f64::from(*s)))
+        .collect();
+    let got: Vec<(String, f64)> = fused.iter().map(|h| (h.id.clone(), h.score)).collect();
+    assert_eq!(got, expected, "dense {dense_list:?} sparse {sparse_list:?}");
+    let sparse_expected: Vec<String> = {
+        let mut all: Vec<(f32, String)> = points
+            .iter()
+            .filter_map(|p| sparse_score(p).map(|s| (s, point_id(Some(&p.id)))))
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0));
+        all.into_iter().take(4).map(|(_, id)| id).collect()
+    };
+    let sparse_ids: Vec<String> = sparse_only.iter().map(|h| h.id.clone()).collect();
+    assert_eq!(sparse_ids, sparse_expected);
+
+    // One call: two prefetches, each filtered, fused.
+    let sent = &server.queries()[0];
+    assert_eq!(sent.prefetch.len(), 2);
+    assert!(
+        sent.prefetch
+            .iter()
+            .all(|p| p.limit == Some(4) && p.filter.is_some())
+    );
+    assert_eq!(sent.prefetch[0].using.as_deref(), Some("dense"));
+    assert_eq!(sent.prefetch[1].using.as_deref(), Some("bm25"));
+    assert!(
+        server.info_requests().is_empty(),
+        "fused scores need no lookup"
+    );
+
+    let spans = pipeline.finish();
+    let span = &spans[0];
+    assert_eq!(span.string(RAGTRACE_RETRIEVAL_FUSION), "rrf");
+    assert_eq!(
+        span.strings(RAGTRACE_RETRIEVAL_STAGES),
+        [
+            "dense dense limit=4",
+            "sparse bm25 limit=4",
+            "fusion rrf limit=3"
+        ]
+    );
+    assert_eq!(span.string(RAGTRACE_RETRIEVAL_SCORE_KIND), "similarity");
+    assert_eq!(span.double(RAGTRACE_RETRIEVAL_TOP_SCORE), expected[0].1);
+    assert_eq!(
+        spans[1].strings(RAGTRACE_RETRIEVAL_STAGES),
+        ["sparse bm25 limit=4"]
+    );
 }

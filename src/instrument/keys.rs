@@ -283,6 +283,9 @@ pub const RAGTRACE_RETRIEVAL_SEARCH_PARAMS: &str = "ragtrace.retrieval.search_pa
 pub const RAGTRACE_RETRIEVAL_OFFSET: &str = "ragtrace.retrieval.offset";
 /// How the candidates of several searches were fused (`rrf`, `dbsf`).
 pub const RAGTRACE_RETRIEVAL_FUSION: &str = "ragtrace.retrieval.fusion";
+/// The searches that ran, in order (string array, e.g.
+/// `["dense text-dense limit=20", "sparse bm25 limit=20", "fusion rrf limit=5"]`).
+pub const RAGTRACE_RETRIEVAL_STAGES: &str = "ragtrace.retrieval.stages";
 
 /// Tokens of the built prompt (int).
 pub const RAGTRACE_PROMPT_TOKENS: &str = "ragtrace.prompt.tokens";

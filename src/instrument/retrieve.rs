@@ -134,6 +134,12 @@ fn record_query(a: &mut Attrs, query: &Query<'_>, info: &QueryInfo, options: &Op
         a.int(keys::RAGTRACE_RETRIEVAL_OFFSET, offset);
     }
     a.opt_str(keys::RAGTRACE_RETRIEVAL_FUSION, info.fusion.as_deref());
+    if !info.stages.is_empty() {
+        a.strings(
+            keys::RAGTRACE_RETRIEVAL_STAGES,
+            info.stages.iter().map(|s| s.clone().into()).collect(),
+        );
+    }
 }
 
 /// Scores (the full ranked list, their direction, and statistics over the

@@ -140,6 +140,12 @@ pub enum MemoryError {
         /// What is wrong.
         source: QueryError,
     },
+    /// The query carries a sparse vector; this index searches dense vectors only.
+    #[error("index `{index}` searches dense vectors only; the query has a sparse one")]
+    UnsupportedSparse {
+        /// The index's name.
+        index: String,
+    },
     /// The query carries a store-specific part this index cannot honour
     /// (refused rather than ignored: it may be an access filter).
     #[error("index `{index}` cannot honour the query's native (store-specific) part")]
@@ -392,7 +398,7 @@ impl Retriever for MemoryRetriever {
 
     /// Searches the documents passing the query's [`Filter`]; refuses
     /// `top_k` 0 (the query's or the index's), a non-finite threshold, a
-    /// malformed filter and any native part.
+    /// malformed filter, a sparse vector and any native part.
     async fn retrieve(&self, query: &Query<'_>) -> Result<Hits, MemoryError> {
         let vector = query.vector.ok_or_else(|| MemoryError::NoVector {
             index: self.name.clone(),
@@ -400,6 +406,11 @@ impl Retriever for MemoryRetriever {
         self.check(vector, || "the query vector".to_owned())?;
         if query.native.is_some() {
             return Err(MemoryError::UnsupportedNative {
+                index: self.name.clone(),
+            });
+        }
+        if query.sparse.is_some() {
+            return Err(MemoryError::UnsupportedSparse {
                 index: self.name.clone(),
             });
         }
@@ -429,6 +440,7 @@ impl Retriever for MemoryRetriever {
             MemoryError::NoVector { .. } => "no_vector",
             MemoryError::InvalidQuery { .. } => "invalid_query",
             MemoryError::UnsupportedNative { .. } => "unsupported_native",
+            MemoryError::UnsupportedSparse { .. } => "unsupported_sparse",
         })
     }
 }

@@ -45,6 +45,17 @@
 //! `qdrant_client::qdrant::Filter` through [`Query::native`]; both are
 //! combined (all must hold) with the retriever's own [`filter`](QdrantRetriever::filter).
 //!
+//! **Hybrid and sparse search.** With [`sparse_vector_name`](QdrantRetriever::sparse_vector_name),
+//! a query's [`sparse`](Query::sparse) part (BM25, SPLADE weights) searches
+//! that sparse vector; with [`fusion`](QdrantRetriever::fusion) too, a query
+//! with both a dense and a sparse vector runs both as prefetches and fuses
+//! them (RRF or DBSF) in one call. The span records the fusion and the
+//! stages that ran (`ragtrace.retrieval.stages`, each with its candidate
+//! limit). Qdrant's answer does not say how many candidates each prefetch
+//! actually produced, so neither does the span. Multivector (late
+//! interaction) queries and server-side reranking formulas are not
+//! supported yet.
+//!
 //! **Content.** Each hit's text is the string under the payload key
 //! [`DEFAULT_CONTENT_KEY`] (`content`) unless [`content_key`](QdrantRetriever::content_key)
 //! says otherwise. When hits come back without it but with text under a
@@ -77,9 +88,9 @@ use qdrant_client::qdrant::value::Kind;
 use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
 use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
 use qdrant_client::qdrant::{
-    Condition, Distance, Filter, GetCollectionInfoResponse, PayloadExcludeSelector,
-    PayloadIncludeSelector, PointId, Query as QdrantQuery, QueryPoints, Range, ScoredPoint,
-    SearchParams, Value, VectorInput, WithPayloadSelector,
+    Condition, Distance, Filter, Fusion, GetCollectionInfoResponse, PayloadExcludeSelector,
+    PayloadIncludeSelector, PointId, PrefetchQuery, Query as QdrantQuery, QueryPoints, Range,
+    ScoredPoint, SearchParams, Value, VectorInput, WithPayloadSelector,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
@@ -232,6 +243,9 @@ pub struct QdrantRetriever {
     score_threshold: Option<f32>,
     params: Option<SearchParams>,
     offset: Option<u64>,
+    sparse_name: Option<String>,
+    fusion: Option<Fusion>,
+    prefetch_limit: Option<u64>,
     with_payload: WithPayloadSelector,
     content_key: String,
     endpoint: Option<Endpoint>,
@@ -255,6 +269,9 @@ impl QdrantRetriever {
             score_threshold: None,
             params: None,
             offset: None,
+            sparse_name: None,
+            fusion: None,
+            prefetch_limit: None,
             with_payload: WithPayloadSelector::from(true),
             content_key: DEFAULT_CONTENT_KEY.to_owned(),
             endpoint,
@@ -268,6 +285,30 @@ impl QdrantRetriever {
     /// the right direction without looking the collection up.
     pub fn distance(mut self, distance: Distance) -> Self {
         self.distance = score_kind(distance);
+        self
+    }
+
+    /// Searches this named sparse vector of the collection (BM25, SPLADE)
+    /// with a query's [`sparse`](Query::sparse) part.
+    pub fn sparse_vector_name(mut self, name: impl Into<String>) -> Self {
+        self.sparse_name = Some(name.into());
+        self
+    }
+
+    /// Hybrid search: a query with both a dense and a sparse vector runs
+    /// both searches as prefetches (each [`prefetch_limit`](Self::prefetch_limit)
+    /// candidates, each with the filter) and fuses them with `fusion`
+    /// (reciprocal rank fusion or distribution-based score fusion), in one
+    /// call. Fused scores are similarities (higher is better).
+    pub fn fusion(mut self, fusion: Fusion) -> Self {
+        self.fusion = Some(fusion);
+        self
+    }
+
+    /// Candidates each hybrid prefetch returns before fusion (default: four
+    /// times the hits asked for, at least 20).
+    pub fn prefetch_limit(mut self, limit: u64) -> Self {
+        self.prefetch_limit = Some(limit);
         self
     }
 
@@ -350,23 +391,92 @@ impl QdrantRetriever {
             ..*query
         };
         effective.validate().map_err(|e| invalid(e.to_string()))?;
-        let vector = query
-            .vector
-            .ok_or_else(|| invalid("needs a query vector; the query has text only".into()))?;
+        let filter = self.combined_filter(query).map_err(invalid)?;
+        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+        let nearest = |input: VectorInput| QdrantQuery {
+            variant: Some(Variant::Nearest(input)),
+        };
+        let sparse_name = || {
+            self.sparse_name.clone().ok_or_else(|| {
+                invalid("the query has a sparse vector; set sparse_vector_name(..)".into())
+            })
+        };
+        let (search, using, prefetch) = match (query.vector, query.sparse, self.fusion) {
+            (Some(dense), Some(sparse), Some(fusion)) => {
+                let each = |query: QdrantQuery, using: Option<String>| PrefetchQuery {
+                    query: Some(query),
+                    using,
+                    filter: filter.clone(),
+                    params: self.params.clone(),
+                    limit: Some(self.prefetch_limit_for(limit)),
+                    ..PrefetchQuery::default()
+                };
+                let prefetch = vec![
+                    each(
+                        nearest(VectorInput::new_dense(dense.to_vec())),
+                        self.vector_name.clone(),
+                    ),
+                    each(
+                        nearest(VectorInput::new_sparse(
+                            sparse.indices.to_vec(),
+                            sparse.values.to_vec(),
+                        )),
+                        Some(sparse_name()?),
+                    ),
+                ];
+                let fused = QdrantQuery {
+                    variant: Some(Variant::Fusion(fusion as i32)),
+                };
+                (fused, None, prefetch)
+            }
+            (Some(_), Some(_), None) => {
+                return Err(invalid(
+                    "the query has a dense and a sparse vector; set fusion(..) for hybrid search"
+                        .into(),
+                ));
+            }
+            (None, Some(sparse), _) => (
+                nearest(VectorInput::new_sparse(
+                    sparse.indices.to_vec(),
+                    sparse.values.to_vec(),
+                )),
+                Some(sparse_name()?),
+                Vec::new(),
+            ),
+            (Some(dense), None, _) => (
+                nearest(VectorInput::new_dense(dense.to_vec())),
+                self.vector_name.clone(),
+                Vec::new(),
+            ),
+            (None, None, _) => {
+                return Err(invalid(
+                    "needs a query vector; the query has text only".into(),
+                ));
+            }
+        };
         Ok(QueryPoints {
             collection_name: self.collection.clone(),
-            query: Some(QdrantQuery {
-                variant: Some(Variant::Nearest(VectorInput::new_dense(vector.to_vec()))),
-            }),
-            using: self.vector_name.clone(),
-            filter: self.combined_filter(query).map_err(invalid)?,
+            prefetch,
+            query: Some(search),
+            using,
+            filter,
             params: self.params.clone(),
             score_threshold: threshold,
-            limit: Some(u64::try_from(limit).unwrap_or(u64::MAX)),
+            limit: Some(limit),
             offset: self.offset,
             with_payload: Some(self.with_payload.clone()),
             ..QueryPoints::default()
         })
+    }
+
+    fn prefetch_limit_for(&self, limit: u64) -> u64 {
+        self.prefetch_limit
+            .unwrap_or_else(|| limit.saturating_mul(4).max(20))
+    }
+
+    /// `true` when `query` runs as a fused hybrid search.
+    fn is_hybrid(&self, query: &Query<'_>) -> bool {
+        query.vector.is_some() && query.sparse.is_some() && self.fusion.is_some()
     }
 
     /// The retriever's filter, the query's neutral one and a native one, all
@@ -484,7 +594,11 @@ impl Retriever for QdrantRetriever {
 
     async fn retrieve(&self, query: &Query<'_>) -> Result<Hits, QdrantError> {
         let request = self.request(query)?;
-        let (response, kind) = match self.known_kind() {
+        // Fused and sparse scores are similarities whatever the dense
+        // vector's distance.
+        let fixed = (self.is_hybrid(query) || query.vector.is_none())
+            .then_some(Some(ScoreKind::Similarity));
+        let (response, kind) = match fixed.or_else(|| self.known_kind()) {
             Some(kind) => (self.client.query(request).await?, kind),
             // The first query also looks the distance up, concurrently.
             None => {
@@ -518,7 +632,12 @@ impl Retriever for QdrantRetriever {
             vector_name: self.vector_name.clone(),
             search_params: self.params.as_ref().map(params_text),
             offset: self.offset,
-            fusion: None,
+            fusion: self
+                .is_hybrid(query)
+                .then(|| self.fusion.map(fusion_name))
+                .flatten()
+                .map(str::to_owned),
+            stages: self.stages(query),
         }
     }
 
@@ -676,6 +795,46 @@ fn is_connect_failure(code: i32, message: &str) -> bool {
 /// tonic turns its client-side timeout into `Status::cancelled("Timeout expired")`.
 fn is_client_timeout(code: i32, message: &str) -> bool {
     code == tonic::Code::Cancelled as i32 && message == "Timeout expired"
+}
+
+impl QdrantRetriever {
+    /// The searches `query` runs: `kind using limit=N` each.
+    fn stages(&self, query: &Query<'_>) -> Vec<String> {
+        let limit = query.top_k.unwrap_or(self.top_k) as u64;
+        let name = |n: &Option<String>| n.clone().unwrap_or_default();
+        let stage = |kind: &str, using: &str, limit: u64| {
+            if using.is_empty() {
+                format!("{kind} limit={limit}")
+            } else {
+                format!("{kind} {using} limit={limit}")
+            }
+        };
+        if self.is_hybrid(query) {
+            let each = self.prefetch_limit_for(limit);
+            vec![
+                stage("dense", &name(&self.vector_name), each),
+                stage("sparse", &name(&self.sparse_name), each),
+                stage(
+                    "fusion",
+                    self.fusion.map(fusion_name).unwrap_or_default(),
+                    limit,
+                ),
+            ]
+        } else if query.vector.is_some() {
+            vec![stage("dense", &name(&self.vector_name), limit)]
+        } else if query.sparse.is_some() {
+            vec![stage("sparse", &name(&self.sparse_name), limit)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+fn fusion_name(fusion: Fusion) -> &'static str {
+    match fusion {
+        Fusion::Rrf => "rrf",
+        Fusion::Dbsf => "dbsf",
+    }
 }
 
 /// The direction of a Qdrant distance's scores.
@@ -1101,6 +1260,46 @@ mod tests {
         assert_eq!(
             info.filter_shape.as_deref(),
             Some("must(filter(must(keyword(lang))), filter(must(keyword(tenant))))")
+        );
+    }
+
+    #[test]
+    fn hybrid_requests_prefetch_both_vectors_and_fuse() {
+        let dense = [0.1_f32, 0.2];
+        let (ix, vs) = ([3_u32], [0.5_f32]);
+        let query = Query::vector(&dense).sparse(&ix, &vs).top_k(2);
+        let plain = retriever().vector_name("d").sparse_vector_name("s");
+        let error = plain.request(&query).unwrap_err();
+        assert!(error_message(&error).contains("set fusion"));
+        let r = plain.fusion(Fusion::Dbsf);
+        let request = r.request(&query).unwrap();
+        assert_eq!(
+            request.query.and_then(|q| q.variant),
+            Some(Variant::Fusion(Fusion::Dbsf as i32))
+        );
+        assert_eq!(request.using, None);
+        assert_eq!(request.limit, Some(2));
+        assert_eq!(request.prefetch.len(), 2);
+        assert_eq!(
+            request.prefetch[0].limit,
+            Some(20),
+            "at least 20 by default"
+        );
+        let info = r.describe_query(&query);
+        assert_eq!(info.fusion.as_deref(), Some("dbsf"));
+        assert_eq!(
+            info.stages,
+            [
+                "dense d limit=20",
+                "sparse s limit=20",
+                "fusion dbsf limit=2"
+            ]
+        );
+        let no_name = retriever().request(&Query::from_text("x").sparse(&ix, &vs));
+        assert!(error_message(&no_name.unwrap_err()).contains("sparse_vector_name"));
+        let mismatched = Query::from_text("x").sparse(&ix, &[]);
+        assert!(
+            error_message(&r.request(&mismatched).unwrap_err()).contains("1 indices but 0 values")
         );
     }
 

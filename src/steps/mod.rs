@@ -27,5 +27,5 @@ pub use embed::{Embedder, Embeddings};
 pub use filter::{Bounds, Filter, FilterError, FilterValue};
 pub use info::{StepInfo, StepKind, default_error_type};
 pub use prompt::{Message, Prompt, PromptBuilder, PromptStats, Role};
-pub use retrieve::{Hit, Hits, Query, QueryError, QueryInfo, Retriever, ScoreKind};
+pub use retrieve::{Hit, Hits, Query, QueryError, QueryInfo, Retriever, ScoreKind, SparseVector};
 pub use usage::Usage;

@@ -123,6 +123,10 @@ pub struct QueryInfo {
     pub offset: Option<u64>,
     /// How candidates of several searches were fused (`rrf`, `dbsf`).
     pub fusion: Option<String>,
+    /// The searches that ran, in order, each as `kind using limit=N`
+    /// (e.g. `dense text-dense limit=20`, `sparse bm25 limit=20`,
+    /// `fusion rrf limit=5`).
+    pub stages: Vec<String>,
 }
 
 /// Why a query was refused before anything was sent.
@@ -143,6 +147,17 @@ pub enum QueryError {
         /// The value (NaN, inf or -inf).
         value: f32,
     },
+    /// A sparse vector's indices and values differ in number.
+    #[error("the sparse vector has {indices} indices but {values} values")]
+    SparseLengths {
+        /// How many indices.
+        indices: usize,
+        /// How many values.
+        values: usize,
+    },
+    /// A sparse vector has no entries.
+    #[error("the sparse vector is empty")]
+    EmptySparse,
     /// The score threshold is NaN or an infinity.
     #[error("the score threshold is not a finite number ({0})")]
     NonFiniteThreshold(f32),
@@ -171,6 +186,8 @@ pub enum QueryError {
 pub struct Query<'a> {
     /// The query vector (dense retrieval).
     pub vector: Option<&'a [f32]>,
+    /// A sparse query vector (BM25, SPLADE): keyword or hybrid retrieval.
+    pub sparse: Option<SparseVector<'a>>,
     /// The query text (keyword or hybrid retrieval, and content capture).
     pub text: Option<&'a str>,
     /// How many hits to return; `None` leaves it to the retriever.
@@ -191,6 +208,7 @@ impl std::fmt::Debug for Query<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Query")
             .field("vector", &self.vector)
+            .field("sparse", &self.sparse)
             .field("text", &self.text)
             .field("top_k", &self.top_k)
             .field("score_threshold", &self.score_threshold)
@@ -204,6 +222,7 @@ impl PartialEq for Query<'_> {
     /// Field by field; native parts compare by address.
     fn eq(&self, other: &Self) -> bool {
         self.vector == other.vector
+            && self.sparse == other.sparse
             && self.text == other.text
             && self.top_k == other.top_k
             && self.score_threshold == other.score_threshold
@@ -221,6 +240,7 @@ impl<'a> Query<'a> {
     pub const fn vector(vector: &'a [f32]) -> Self {
         Query {
             vector: Some(vector),
+            sparse: None,
             text: None,
             top_k: None,
             score_threshold: None,
@@ -233,12 +253,20 @@ impl<'a> Query<'a> {
     pub const fn from_text(text: &'a str) -> Self {
         Query {
             vector: None,
+            sparse: None,
             text: Some(text),
             top_k: None,
             score_threshold: None,
             filter: None,
             native: None,
         }
+    }
+
+    /// Adds a sparse vector (dimension indices and their weights), for
+    /// sparse or hybrid retrieval.
+    pub const fn sparse(mut self, indices: &'a [u32], values: &'a [f32]) -> Self {
+        self.sparse = Some(SparseVector { indices, values });
+        self
     }
 
     /// Only searches documents passing `filter` (a tenant, an ACL, a date range).
@@ -277,6 +305,23 @@ impl<'a> Query<'a> {
                 });
             }
         }
+        if let Some(sparse) = self.sparse {
+            if sparse.indices.len() != sparse.values.len() {
+                return Err(QueryError::SparseLengths {
+                    indices: sparse.indices.len(),
+                    values: sparse.values.len(),
+                });
+            }
+            if sparse.values.is_empty() {
+                return Err(QueryError::EmptySparse);
+            }
+            if let Some(position) = sparse.values.iter().position(|x| !x.is_finite()) {
+                return Err(QueryError::NonFiniteVector {
+                    position,
+                    value: sparse.values[position],
+                });
+            }
+        }
         if let Some(t) = self.score_threshold.filter(|t| !t.is_finite()) {
             return Err(QueryError::NonFiniteThreshold(t));
         }
@@ -304,6 +349,16 @@ impl<'a> Query<'a> {
         self.score_threshold = Some(threshold);
         self
     }
+}
+
+/// A sparse vector: the non-zero dimensions and their weights, in the same order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct SparseVector<'a> {
+    /// Dimension indices (e.g. token ids).
+    pub indices: &'a [u32],
+    /// Their weights.
+    pub values: &'a [f32],
 }
 
 /// One retrieved chunk.

@@ -8,7 +8,10 @@
 //! Manhattan are distances, ranked lowest first, and a score threshold then
 //! keeps hits at or below it.
 //!
-//! It understands what the retriever sends: a dense nearest-neighbour query,
+//! It understands what the retriever sends: a dense or sparse
+//! nearest-neighbour query, or a hybrid one (dense and sparse prefetches
+//! fused by reciprocal rank fusion, scored as Qdrant does: the sum over
+//! lists of 1 / (0-based position + 2)),
 //! a named vector (`using`), a filter (`must` / `should` / `must_not`,
 //! nested filters, keyword / integer / bool matches, keyword and integer
 //! any-of, numeric ranges; an array payload value matches when any element
@@ -34,11 +37,13 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 /// One stored point.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Point {
     pub id: PointId,
     /// Vectors by name; `""` is the unnamed default vector.
     pub vectors: HashMap<String, Vec<f32>>,
+    /// Sparse vectors by name: (indices, values), scored by dot product.
+    pub sparse: HashMap<String, (Vec<u32>, Vec<f32>)>,
     pub payload: HashMap<String, Value>,
 }
 
@@ -220,60 +225,66 @@ impl Index {
 
     fn query(&self, request: &QueryPoints) -> Result<QueryResponse, Status> {
         let collection = self.collection(&request.collection_name)?;
-        let points = &collection.points;
-        if !request.prefetch.is_empty() || request.lookup_from.is_some() {
-            return Err(Status::invalid_argument(
-                "test server: no prefetch or lookup",
-            ));
+        if request.lookup_from.is_some() {
+            return Err(Status::invalid_argument("test server: no lookup"));
         }
-        let query = match request.query.as_ref().and_then(|q| q.variant.as_ref()) {
-            Some(query::Variant::Nearest(VectorInput {
-                variant: Some(VectorVariant::Dense(dense)),
-            })) => &dense.data,
-            other => {
-                return Err(Status::invalid_argument(format!(
-                    "test server: only dense nearest queries, got {other:?}"
-                )));
-            }
-        };
-        let using = request.using.clone().unwrap_or_default();
-        let distance = collection.distance_of(&using);
-        let lower_is_better = matches!(distance, Distance::Euclid | Distance::Manhattan);
-        let mut scored = Vec::new();
-        for point in points {
-            let vector = point.vectors.get(&using).ok_or_else(|| {
-                Status::invalid_argument(format!("Not existing vector name: `{using}`"))
-            })?;
-            if vector.len() != query.len() {
-                return Err(Status::invalid_argument(format!(
-                    "Wrong input: Vector dimension error: expected dim: {}, got {}",
-                    vector.len(),
-                    query.len()
-                )));
-            }
-            if let Some(filter) = &request.filter
-                && !matches(filter, &point.payload)?
-            {
-                continue;
-            }
-            let score = score(distance, query, vector);
-            let worse = |t: f32| {
-                if lower_is_better {
-                    score > t
-                } else {
-                    score < t
-                }
-            };
-            if request.score_threshold.is_some_and(worse) {
-                continue;
-            }
-            scored.push((score, point));
-        }
-        if lower_is_better {
-            scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let scored: Vec<(f32, &Point)> = if request.prefetch.is_empty() {
+            search(
+                collection,
+                request.query.as_ref(),
+                request.using.as_deref(),
+                request.filter.as_ref(),
+                request.score_threshold,
+                usize::MAX,
+            )?
         } else {
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        }
+            match request.query.as_ref().and_then(|q| q.variant.as_ref()) {
+                Some(query::Variant::Fusion(f)) if *f == Fusion::Rrf as i32 => {}
+                other => {
+                    return Err(Status::invalid_argument(format!(
+                        "test server: prefetch only with RRF fusion, got {other:?}"
+                    )));
+                }
+            }
+            let mut lists = Vec::new();
+            for prefetch in &request.prefetch {
+                if !prefetch.prefetch.is_empty() {
+                    return Err(Status::invalid_argument("test server: nested prefetch"));
+                }
+                lists.push(search(
+                    collection,
+                    prefetch.query.as_ref(),
+                    prefetch.using.as_deref(),
+                    prefetch.filter.as_ref(),
+                    prefetch.score_threshold,
+                    prefetch.limit.unwrap_or(10) as usize,
+                )?);
+            }
+            let mut fused: Vec<(f32, &Point)> = Vec::new();
+            for list in lists {
+                for (position, (_, point)) in list.into_iter().enumerate() {
+                    let score = 1.0 / (position as f32 + 2.0);
+                    match fused.iter_mut().find(|(_, p)| p.id == point.id) {
+                        Some(entry) => entry.0 += score,
+                        None => fused.push((score, point)),
+                    }
+                }
+            }
+            let mut kept = Vec::new();
+            for (score, point) in fused {
+                if let Some(filter) = &request.filter
+                    && !matches(filter, &point.payload)?
+                {
+                    continue;
+                }
+                if request.score_threshold.is_some_and(|t| score < t) {
+                    continue;
+                }
+                kept.push((score, point));
+            }
+            kept.sort_by(|a, b| b.0.total_cmp(&a.0));
+            kept
+        };
         let offset = request.offset.unwrap_or(0) as usize;
         let limit = request.limit.unwrap_or(10) as usize;
         let result = scored
@@ -294,6 +305,103 @@ impl Index {
             usage: None,
         })
     }
+}
+
+/// One nearest-neighbour search: points passing `filter`, scored on vector
+/// `using`, no worse than `threshold`, best first, at most `limit`.
+fn search<'c>(
+    collection: &'c Collection,
+    query: Option<&Query>,
+    using: Option<&str>,
+    filter: Option<&Filter>,
+    threshold: Option<f32>,
+    limit: usize,
+) -> Result<Vec<(f32, &'c Point)>, Status> {
+    let using = using.unwrap_or_default();
+    let input = match query.and_then(|q| q.variant.as_ref()) {
+        Some(query::Variant::Nearest(VectorInput {
+            variant: Some(input),
+        })) => input,
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "test server: only nearest queries, got {other:?}"
+            )));
+        }
+    };
+    let (distance, lower_is_better) = match input {
+        VectorVariant::Dense(_) => {
+            let d = collection.distance_of(using);
+            (d, matches!(d, Distance::Euclid | Distance::Manhattan))
+        }
+        VectorVariant::Sparse(_) => (Distance::Dot, false),
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "test server: only dense and sparse vectors, got {other:?}"
+            )));
+        }
+    };
+    let mut scored = Vec::new();
+    for point in &collection.points {
+        let score = match input {
+            VectorVariant::Dense(dense) => {
+                let vector = point.vectors.get(using).ok_or_else(|| {
+                    Status::invalid_argument(format!("Not existing vector name: `{using}`"))
+                })?;
+                if vector.len() != dense.data.len() {
+                    return Err(Status::invalid_argument(format!(
+                        "Wrong input: Vector dimension error: expected dim: {}, got {}",
+                        vector.len(),
+                        dense.data.len()
+                    )));
+                }
+                score(distance, &dense.data, vector)
+            }
+            VectorVariant::Sparse(sparse) => {
+                let Some((indices, values)) = point.sparse.get(using) else {
+                    return Err(Status::invalid_argument(format!(
+                        "Not existing vector name: `{using}`"
+                    )));
+                };
+                // Points with no overlap are not candidates, as in Qdrant.
+                let mut overlap = false;
+                let mut dot = 0.0_f32;
+                for (i, v) in sparse.indices.iter().zip(&sparse.values) {
+                    if let Some(at) = indices.iter().position(|x| x == i) {
+                        overlap = true;
+                        dot += v * values[at];
+                    }
+                }
+                if !overlap {
+                    continue;
+                }
+                dot
+            }
+            _ => unreachable!(),
+        };
+        if let Some(filter) = filter
+            && !matches(filter, &point.payload)?
+        {
+            continue;
+        }
+        let worse = |t: f32| {
+            if lower_is_better {
+                score > t
+            } else {
+                score < t
+            }
+        };
+        if threshold.is_some_and(worse) {
+            continue;
+        }
+        scored.push((score, point));
+    }
+    if lower_is_better {
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    } else {
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    }
+    scored.truncate(limit);
+    Ok(scored)
 }
 
 /// A point's score for `distance`, in f32 as Qdrant computes it.
