@@ -92,6 +92,10 @@ impl Attrs {
         self.push(key, Value::Array(Array::String(values)));
     }
 
+    pub(crate) fn ints(&mut self, key: &'static str, values: Vec<i64>) {
+        self.push(key, Value::Array(Array::I64(values)));
+    }
+
     pub(crate) fn floats(&mut self, key: &'static str, values: Vec<f64>) {
         self.push(key, Value::Array(Array::F64(values)));
     }

@@ -193,6 +193,8 @@ pub mod openinference_kind {
     pub const RETRIEVER: &str = "RETRIEVER";
     /// An LLM call.
     pub const LLM: &str = "LLM";
+    /// A reranker.
+    pub const RERANKER: &str = "RERANKER";
 }
 
 /// The OpenInference keys of the `index`th retrieved document: id, score, content.
@@ -287,6 +289,25 @@ pub const RAGTRACE_RETRIEVAL_FUSION: &str = "ragtrace.retrieval.fusion";
 /// `["dense text-dense limit=20", "sparse bm25 limit=20", "fusion rrf limit=5"]`).
 pub const RAGTRACE_RETRIEVAL_STAGES: &str = "ragtrace.retrieval.stages";
 
+/// Hits a reranker was given (int).
+pub const RAGTRACE_RERANK_CANDIDATES: &str = "ragtrace.rerank.candidates";
+/// The retrieval score of each hit a reranker kept, in its new order
+/// (double array; NaN for an id it was not given).
+pub const RAGTRACE_RERANK_SCORES_BEFORE: &str = "ragtrace.rerank.scores_before";
+/// The rank (0-based) each kept hit had before reranking, in the new order
+/// (int array; -1 for an id it was not given).
+pub const RAGTRACE_RERANK_RANKS_BEFORE: &str = "ragtrace.rerank.ranks_before";
+/// Kept hits whose rank changed (int).
+pub const RAGTRACE_RERANK_MOVED: &str = "ragtrace.rerank.moved";
+/// `true` when the rank-1 hit changed.
+pub const RAGTRACE_RERANK_TOP_CHANGED: &str = "ragtrace.rerank.top_changed";
+/// The reranking model (OpenInference).
+pub const RERANKER_MODEL_NAME: &str = "reranker.model_name";
+/// Hits the reranker kept (int, OpenInference).
+pub const RERANKER_TOP_K: &str = "reranker.top_k";
+/// The query text reranked for (OpenInference; content capture only).
+pub const RERANKER_QUERY: &str = "reranker.query";
+
 /// Tokens of the built prompt (int).
 pub const RAGTRACE_PROMPT_TOKENS: &str = "ragtrace.prompt.tokens";
 /// Tokens of retrieved context in it (int).
@@ -355,6 +376,8 @@ pub const RAGTRACE_REQUEST_FAILED_STEPS: &str = "ragtrace.request.failed_steps";
 pub const RAGTRACE_REQUEST_EMBEDDINGS_SECONDS: &str = "ragtrace.request.embeddings_s";
 /// Seconds spent in retrieval steps (double).
 pub const RAGTRACE_REQUEST_RETRIEVAL_SECONDS: &str = "ragtrace.request.retrieval_s";
+/// Seconds spent in reranking steps (double).
+pub const RAGTRACE_REQUEST_RERANK_SECONDS: &str = "ragtrace.request.rerank_s";
 /// Seconds spent in prompt building (double).
 pub const RAGTRACE_REQUEST_PROMPT_SECONDS: &str = "ragtrace.request.prompt_s";
 /// Seconds spent in LLM calls (double).

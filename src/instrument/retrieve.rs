@@ -144,7 +144,7 @@ fn record_query(a: &mut Attrs, query: &Query<'_>, info: &QueryInfo, options: &Op
 
 /// Scores (the full ranked list, their direction, and statistics over the
 /// finite ones), and per-document attributes for the first ranks.
-fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
+pub(super) fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
     a.int(keys::RAGTRACE_RETRIEVAL_RETURNED, hits.len() as u64);
     a.floats(
         keys::RAGTRACE_RETRIEVAL_SCORES,

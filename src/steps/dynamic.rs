@@ -39,7 +39,7 @@ use futures_util::{StreamExt, TryFutureExt};
 
 use super::{
     ChatChunk, ChatModel, ChatRequest, Completion, Embedder, Embeddings, Hit, Hits, Prompt,
-    PromptBuilder, Query, QueryInfo, Retriever, StepInfo,
+    PromptBuilder, Query, QueryInfo, Reranker, Retriever, StepInfo,
 };
 
 /// A boxed, thread-safe error.
@@ -207,6 +207,51 @@ impl Retriever for dyn DynRetriever {
     }
 }
 
+/// The object-safe twin of [`Reranker`].
+pub trait DynReranker: Send + Sync {
+    /// [`Reranker::rerank`], boxed.
+    fn rerank_dyn<'a>(
+        &'a self,
+        query: &'a str,
+        hits: &'a [Hit],
+    ) -> BoxFuture<'a, Result<Hits, DynError>>;
+    /// [`Reranker::describe`].
+    fn describe_dyn(&self) -> StepInfo<'_>;
+}
+
+impl<T: Reranker> DynReranker for T {
+    fn rerank_dyn<'a>(
+        &'a self,
+        query: &'a str,
+        hits: &'a [Hit],
+    ) -> BoxFuture<'a, Result<Hits, DynError>> {
+        Box::pin(self.rerank(query, hits).map_err(|error| {
+            let class = T::error_type(&error);
+            let message = T::error_message(&error);
+            DynError::new(error, class).with_message(message)
+        }))
+    }
+    fn describe_dyn(&self) -> StepInfo<'_> {
+        self.describe()
+    }
+}
+
+impl Reranker for dyn DynReranker {
+    type Error = DynError;
+    async fn rerank(&self, query: &str, hits: &[Hit]) -> Result<Hits, DynError> {
+        self.rerank_dyn(query, hits).await
+    }
+    fn describe(&self) -> StepInfo<'_> {
+        self.describe_dyn()
+    }
+    fn error_type(error: &DynError) -> Cow<'static, str> {
+        error.error_type.clone()
+    }
+    fn error_message(error: &DynError) -> String {
+        error.message()
+    }
+}
+
 /// The object-safe twin of [`PromptBuilder`].
 pub trait DynPromptBuilder: Send + Sync {
     /// [`PromptBuilder::build`], boxed.
@@ -340,6 +385,22 @@ macro_rules! forward_through_pointers {
             }
             fn describe_query(&self, query: &Query<'_>) -> QueryInfo {
                 (**self).describe_query(query)
+            }
+        }
+
+        impl<T: Reranker + ?Sized> Reranker for $pointer {
+            type Error = T::Error;
+            fn rerank(&self, query: &str, hits: &[Hit]) -> impl Future<Output = Result<Hits, T::Error>> + Send {
+                (**self).rerank(query, hits)
+            }
+            fn describe(&self) -> StepInfo<'_> {
+                (**self).describe()
+            }
+            fn error_type(error: &T::Error) -> Cow<'static, str> {
+                T::error_type(error)
+            }
+            fn error_message(error: &T::Error) -> String {
+                T::error_message(error)
             }
         }
 
