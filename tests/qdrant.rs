@@ -1088,3 +1088,38 @@ fn hybrid_search_fuses_dense_and_sparse_prefetches_and_the_span_names_the_stages
         ["sparse bm25 limit=4"]
     );
 }
+
+#[cfg(all(feature = "telemetry", feature = "store"))]
+#[test]
+fn the_store_keeps_a_distance_retrievals_rank_one_score_and_direction() {
+    use ragtrace::store::{ScoreKind, SpanQuery, Store};
+    use ragtrace::telemetry::{LogFormat, Telemetry};
+
+    let server = QdrantServer::start_with(line(Distance::Euclid), None);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ragtrace.db");
+    let (dispatch, telemetry) = Telemetry::builder()
+        .ignore_env()
+        .store(&path)
+        .log_format(LogFormat::Off)
+        .dispatch()
+        .unwrap();
+    let scoped = support::rag::Scoped::new(dispatch);
+    let retriever = QdrantRetriever::new(client(&server, ""), "line")
+        .top_k(3)
+        .traced();
+    let hits = scoped
+        .block_on(async { retriever.retrieve(&Query::vector(&[0.1, 0.05])).await })
+        .unwrap();
+    drop(scoped);
+    telemetry.shutdown().unwrap();
+
+    let store = Store::open_read_only(&path).unwrap();
+    let spans = store.spans(&SpanQuery::new()).unwrap();
+    assert_eq!(spans.len(), 1);
+    let span = &spans[0];
+    assert_eq!(span.score_kind, Some(ScoreKind::Distance));
+    assert_eq!(span.top_score, Some(hits[0].score));
+    assert!(hits[0].score < hits[2].score, "nearest first");
+    assert_eq!(span.collection.as_deref(), Some("line"));
+}

@@ -1,33 +1,4 @@
 //! [`Filter`]: a vendor-neutral payload filter a [`Query`](super::Query) can carry.
-//!
-//! The common cases of a multi-tenant RAG service (a tenant or ACL equality,
-//! an any-of over groups, a date or price range) and their combinations, in
-//! one form that every retriever understands: `QdrantRetriever` turns it into
-//! a Qdrant `Filter`, `MemoryRetriever` evaluates it with
-//! [`Filter::matches`]. Semantics follow Qdrant's, so both agree:
-//!
-//! - a key is a payload field; dots reach into nested objects (`meta.lang`);
-//! - when the stored value is an array, a condition holds if it holds for
-//!   any element;
-//! - a missing field (or `null`) satisfies no condition, so `not(eq(..))`
-//!   keeps points without the field;
-//! - ranges compare numbers (integers and floats alike); equality and any-of
-//!   compare strings, integers and booleans exactly (floats never match).
-//!
-//! ```
-//! use ragtrace::steps::{Filter, Query};
-//!
-//! let filter = Filter::all([
-//!     Filter::eq("tenant", "acme"),
-//!     Filter::any_of("group", ["staff", "admins"]),
-//!     Filter::range("year").gte(2020.0),
-//! ]);
-//! let vector = [0.1_f32, 0.7];
-//! let query = Query::vector(&vector).filter(&filter);
-//! // What a span records with content capture off: the shape, not the values.
-//! assert_eq!(filter.shape(), "all(eq(tenant), any_of(group, 2), range(year, gte))");
-//! # let _ = query;
-//! ```
 
 use std::fmt::{self, Write as _};
 
@@ -137,7 +108,36 @@ impl Bounds {
     }
 }
 
-/// A vendor-neutral payload filter; see the [module documentation](self).
+/// A vendor-neutral payload filter a [`Query`](super::Query) can carry.
+///
+/// The common cases of a multi-tenant RAG service (a tenant or ACL equality,
+/// an any-of over groups, a date or price range) and their combinations, in
+/// one form that every retriever understands: `QdrantRetriever` turns it into
+/// a Qdrant `Filter`, `MemoryRetriever` evaluates it with
+/// [`Filter::matches`]. Semantics follow Qdrant's, so both agree:
+///
+/// - a key is a payload field; dots reach into nested objects (`meta.lang`);
+/// - when the stored value is an array, a condition holds if it holds for
+///   any element;
+/// - a missing field (or `null`) satisfies no condition, so `not(eq(..))`
+///   keeps points without the field;
+/// - ranges compare numbers (integers and floats alike); equality and any-of
+///   compare strings, integers and booleans exactly (floats never match).
+///
+/// ```
+/// use ragtrace::steps::{Filter, Query};
+///
+/// let filter = Filter::all([
+///     Filter::eq("tenant", "acme"),
+///     Filter::any_of("group", ["staff", "admins"]),
+///     Filter::range("year").gte(2020.0),
+/// ]);
+/// let vector = [0.1_f32, 0.7];
+/// let query = Query::vector(&vector).filter(&filter);
+/// // What a span records with content capture off: the shape, not the values.
+/// assert_eq!(filter.shape(), "all(eq(tenant), any_of(group, 2), range(year, gte))");
+/// # let _ = query;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Filter {
