@@ -1087,6 +1087,70 @@ fn hybrid_search_fuses_dense_and_sparse_prefetches_and_the_span_names_the_stages
         spans[1].strings(RAGTRACE_RETRIEVAL_STAGES),
         ["sparse bm25 limit=4"]
     );
+    assert!(
+        !span.has(RAGTRACE_RETRIEVAL_STAGE_CANDIDATES),
+        "not counted unless asked"
+    );
+}
+
+#[test]
+fn counted_stages_say_how_many_candidates_each_search_produced() {
+    let server = QdrantServer::start_with(hybrid(), None);
+    let pipeline = Pipeline::new();
+    let counting = QdrantRetriever::new(client(&server, ""), "hybrid")
+        .vector_name("dense")
+        .sparse_vector_name("bm25")
+        .fusion(qdrant_client::qdrant::Fusion::Rrf)
+        .prefetch_limit(4)
+        .count_stages(true)
+        .traced();
+    let plain = QdrantRetriever::new(client(&server, ""), "hybrid")
+        .vector_name("dense")
+        .sparse_vector_name("bm25")
+        .fusion(qdrant_client::qdrant::Fusion::Rrf)
+        .prefetch_limit(4);
+    let dense = [0.8_f32, 0.3, 0.2];
+    // Only points 3 and 5 have dimension 9; 1, 3 and 4 have dimension 7.
+    let (indices, values) = ([9_u32], [1.0_f32]);
+    let tenant = Neutral::eq("tenant", "acme");
+    let query = Query::vector(&dense)
+        .sparse(&indices, &values)
+        .top_k(3)
+        .filter(&tenant);
+    let (counted, uncounted) = pipeline.block_on(async {
+        (
+            counting.retrieve(&query).await.unwrap(),
+            plain.retrieve(&query).await.unwrap(),
+        )
+    });
+    assert_eq!(counted, uncounted.with_stage_candidates(vec![4, 2, 3]));
+    let batches = server.batches();
+    assert_eq!(batches.len(), 1, "one round trip");
+    assert_eq!(batches[0].query_points.len(), 3);
+
+    let spans = pipeline.finish();
+    let span = &spans[0];
+    // Five acme points have a dense vector (4 kept), two have dimension 9.
+    let counts = match span.attributes.get(RAGTRACE_RETRIEVAL_STAGE_CANDIDATES) {
+        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::ArrayValue(a)) => a
+            .values
+            .iter()
+            .map(|v| match v.value {
+                Some(opentelemetry_proto::tonic::common::v1::any_value::Value::IntValue(i)) => i,
+                ref other => panic!("{other:?}"),
+            })
+            .collect::<Vec<i64>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(counts, [4, 2, 3]);
+    assert_eq!(
+        span.strings(RAGTRACE_RETRIEVAL_STAGES),
+        [
+            "dense dense limit=4",
+            "sparse bm25 limit=4",
+            "fusion rrf limit=3"
+        ]
+    );
 }
 
 #[cfg(all(feature = "telemetry", feature = "store"))]

@@ -288,6 +288,9 @@ pub const RAGTRACE_RETRIEVAL_FUSION: &str = "ragtrace.retrieval.fusion";
 /// The searches that ran, in order (string array, e.g.
 /// `["dense text-dense limit=20", "sparse bm25 limit=20", "fusion rrf limit=5"]`).
 pub const RAGTRACE_RETRIEVAL_STAGES: &str = "ragtrace.retrieval.stages";
+/// How many candidates each stage produced, aligned with
+/// `ragtrace.retrieval.stages` (int array; only when the store reported them).
+pub const RAGTRACE_RETRIEVAL_STAGE_CANDIDATES: &str = "ragtrace.retrieval.stage_candidates";
 
 /// Hits a reranker was given (int).
 pub const RAGTRACE_RERANK_CANDIDATES: &str = "ragtrace.rerank.candidates";

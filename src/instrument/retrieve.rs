@@ -153,6 +153,15 @@ pub(super) fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
     if let Some(kind) = hits.score_kind() {
         a.str(keys::RAGTRACE_RETRIEVAL_SCORE_KIND, kind.as_str());
     }
+    if !hits.stage_candidates().is_empty() {
+        a.ints(
+            keys::RAGTRACE_RETRIEVAL_STAGE_CANDIDATES,
+            hits.stage_candidates()
+                .iter()
+                .map(|n| i64::try_from(*n).unwrap_or(i64::MAX))
+                .collect(),
+        );
+    }
     let kind = hits.score_kind().unwrap_or(ScoreKind::Similarity);
     let stats = ScoreStats::of(hits, kind);
     if let Some((top, mean, min)) = stats.summary() {

@@ -51,10 +51,11 @@
 //! with both a dense and a sparse vector runs both as prefetches and fuses
 //! them (RRF or DBSF) in one call. The span records the fusion and the
 //! stages that ran (`ragtrace.retrieval.stages`, each with its candidate
-//! limit). Qdrant's answer does not say how many candidates each prefetch
-//! actually produced, so neither does the span. Multivector (late
-//! interaction) queries and server-side reranking formulas are not
-//! supported yet.
+//! limit). Qdrant's answer to a fused query does not say how many candidates
+//! each prefetch produced; [`count_stages`](QdrantRetriever::count_stages)
+//! asks for them in the same round trip (`ragtrace.retrieval.stage_candidates`).
+//! Multivector (late interaction) queries and server-side reranking formulas
+//! are not supported yet.
 //!
 //! **Content.** Each hit's text is the string under the payload key
 //! [`DEFAULT_CONTENT_KEY`] (`content`) unless [`content_key`](QdrantRetriever::content_key)
@@ -89,8 +90,8 @@ use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
 use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
 use qdrant_client::qdrant::{
     Condition, Distance, Filter, Fusion, GetCollectionInfoResponse, PayloadExcludeSelector,
-    PayloadIncludeSelector, PointId, PrefetchQuery, Query as QdrantQuery, QueryPoints, Range,
-    ScoredPoint, SearchParams, Value, VectorInput, WithPayloadSelector,
+    PayloadIncludeSelector, PointId, PrefetchQuery, Query as QdrantQuery, QueryBatchPoints,
+    QueryPoints, Range, ScoredPoint, SearchParams, Value, VectorInput, WithPayloadSelector,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
@@ -246,6 +247,7 @@ pub struct QdrantRetriever {
     sparse_name: Option<String>,
     fusion: Option<Fusion>,
     prefetch_limit: Option<u64>,
+    count_stages: bool,
     with_payload: WithPayloadSelector,
     content_key: String,
     endpoint: Option<Endpoint>,
@@ -272,6 +274,7 @@ impl QdrantRetriever {
             sparse_name: None,
             fusion: None,
             prefetch_limit: None,
+            count_stages: false,
             with_payload: WithPayloadSelector::from(true),
             content_key: DEFAULT_CONTENT_KEY.to_owned(),
             endpoint,
@@ -309,6 +312,16 @@ impl QdrantRetriever {
     /// times the hits asked for, at least 20).
     pub fn prefetch_limit(mut self, limit: u64) -> Self {
         self.prefetch_limit = Some(limit);
+        self
+    }
+
+    /// Also reports how many candidates each hybrid prefetch produced
+    /// (`ragtrace.retrieval.stage_candidates`). Qdrant's answer to a fused
+    /// query does not say, so the retriever sends each prefetch again as a
+    /// plain query in the same `QueryBatch` call (one round trip, but the
+    /// server runs the prefetch searches twice; without payloads).
+    pub fn count_stages(mut self, count: bool) -> Self {
+        self.count_stages = count;
         self
     }
 
@@ -469,6 +482,41 @@ impl QdrantRetriever {
         })
     }
 
+    /// Sends the fused query and each of its prefetches as a plain query in
+    /// one batch: the fused hits, and each prefetch's candidate count, then
+    /// the fused result's own count.
+    async fn query_counting_stages(
+        &self,
+        request: QueryPoints,
+    ) -> Result<(Vec<ScoredPoint>, Vec<u64>), QdrantError> {
+        let alone = request.prefetch.iter().map(|p| QueryPoints {
+            collection_name: request.collection_name.clone(),
+            query: p.query.clone(),
+            using: p.using.clone(),
+            filter: p.filter.clone(),
+            params: p.params.clone(),
+            score_threshold: p.score_threshold,
+            limit: p.limit,
+            with_payload: Some(false.into()),
+            ..QueryPoints::default()
+        });
+        let mut queries = vec![request.clone()];
+        queries.extend(alone);
+        let response = self
+            .client
+            .query_batch(QueryBatchPoints {
+                collection_name: request.collection_name.clone(),
+                query_points: queries,
+                ..QueryBatchPoints::default()
+            })
+            .await?;
+        let mut results = response.result.into_iter();
+        let fused = results.next().map(|r| r.result).unwrap_or_default();
+        let mut counts: Vec<u64> = results.map(|r| r.result.len() as u64).collect();
+        counts.push(fused.len() as u64);
+        Ok((fused, counts))
+    }
+
     fn prefetch_limit_for(&self, limit: u64) -> u64 {
         self.prefetch_limit
             .unwrap_or_else(|| limit.saturating_mul(4).max(20))
@@ -598,6 +646,14 @@ impl Retriever for QdrantRetriever {
         // vector's distance.
         let fixed = (self.is_hybrid(query) || query.vector.is_none())
             .then_some(Some(ScoreKind::Similarity));
+        if self.count_stages && self.is_hybrid(query) {
+            let (points, counts) = self.query_counting_stages(request).await?;
+            let hits: Vec<Hit> = points.into_iter().map(|p| self.hit(p)).collect();
+            self.warn_about_content_key(&hits);
+            return Ok(Hits::new(hits)
+                .with_score_kind(ScoreKind::Similarity)
+                .with_stage_candidates(counts));
+        }
         let (response, kind) = match fixed.or_else(|| self.known_kind()) {
             Some(kind) => (self.client.query(request).await?, kind),
             // The first query also looks the distance up, concurrently.

@@ -412,6 +412,8 @@ pub struct Hits {
     hits: Vec<Hit>,
     #[serde(skip)]
     score_kind: Option<ScoreKind>,
+    #[serde(skip)]
+    stage_candidates: Vec<u64>,
 }
 
 impl Hits {
@@ -420,7 +422,20 @@ impl Hits {
         Hits {
             hits,
             score_kind: None,
+            stage_candidates: Vec::new(),
         }
+    }
+
+    /// Says how many candidates each search stage produced, in the order of
+    /// [`QueryInfo::stages`] (only when the store reported them).
+    pub fn with_stage_candidates(mut self, counts: Vec<u64>) -> Self {
+        self.stage_candidates = counts;
+        self
+    }
+
+    /// How many candidates each search stage produced, if known.
+    pub fn stage_candidates(&self) -> &[u64] {
+        &self.stage_candidates
     }
 
     /// Says which way the scores point. Without it, scores are read as

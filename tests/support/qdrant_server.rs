@@ -91,6 +91,7 @@ struct Index {
     queries: Mutex<Vec<QueryPoints>>,
     responses: Mutex<Vec<QueryResponse>>,
     infos: Mutex<Vec<String>>,
+    batches: Mutex<Vec<QueryBatchPoints>>,
 }
 
 #[derive(Clone)]
@@ -163,6 +164,11 @@ impl QdrantServer {
     /// The responses sent, in order.
     pub fn responses(&self) -> Vec<QueryResponse> {
         self.index.responses.lock().unwrap().clone()
+    }
+
+    /// The query batches received, in order.
+    pub fn batches(&self) -> Vec<QueryBatchPoints> {
+        self.index.batches.lock().unwrap().clone()
     }
 
     /// The collections whose info was asked for, in order.
@@ -590,7 +596,8 @@ impl Service {
     }
 }
 
-/// The `Points` service: `query` answers, every other call is `Unimplemented`.
+/// The `Points` service: `query` and `query_batch` answer, every other call
+/// is `Unimplemented`.
 /// (One macro for the whole impl, so `async_trait` sees every method.)
 macro_rules! points_service {
     ($($name:ident($request:ident) -> $response:ident;)*) => {
@@ -601,6 +608,26 @@ macro_rules! points_service {
                 request: Request<QueryPoints>,
             ) -> Result<Response<QueryResponse>, Status> {
                 self.answer(request).await
+            }
+
+            async fn query_batch(
+                &self,
+                request: Request<QueryBatchPoints>,
+            ) -> Result<Response<QueryBatchResponse>, Status> {
+                self.authorize(&request)?;
+                let batch = request.into_inner();
+                self.0.batches.lock().unwrap().push(batch.clone());
+                let mut result = Vec::new();
+                for query in &batch.query_points {
+                    result.push(BatchResult {
+                        result: self.0.query(query)?.result,
+                    });
+                }
+                Ok(Response::new(QueryBatchResponse {
+                    result,
+                    time: 0.000_3,
+                    usage: None,
+                }))
             }
 
             $(
@@ -643,7 +670,6 @@ points_service! {
     discover_batch(DiscoverBatchPoints) -> DiscoverBatchResponse;
     count(CountPoints) -> CountResponse;
     update_batch(UpdateBatchPoints) -> UpdateBatchResponse;
-    query_batch(QueryBatchPoints) -> QueryBatchResponse;
     query_groups(QueryPointGroups) -> QueryGroupsResponse;
     facet(FacetCounts) -> FacetResponse;
     search_matrix_pairs(SearchMatrixPoints) -> SearchMatrixPairsResponse;
