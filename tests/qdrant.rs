@@ -947,10 +947,16 @@ fn text_under_another_common_key_is_warned_about_once() {
     assert!(!log.contains("WARN"), "{log}");
 }
 
-/// Six chunks with a dense `dense` vector (cosine) and a sparse `bm25` one.
+/// Six chunks with a dense `dense` vector (cosine), a sparse `bm25` one and
+/// a `colbert` multivector.
 fn hybrid() -> HashMap<String, Collection> {
+    // Token vectors for late interaction: the dense vector and its reverse.
     let chunk = |id: u64, dense: Vec<f32>, sparse: (Vec<u32>, Vec<f32>), tenant: &str| Point {
         id: PointId::from(id),
+        multi: HashMap::from([(
+            "colbert".to_owned(),
+            vec![dense.clone(), dense.iter().rev().copied().collect()],
+        )]),
         vectors: HashMap::from([("dense".to_owned(), dense)]),
         sparse: HashMap::from([("bm25".to_owned(), sparse)]),
         payload: HashMap::from([("tenant".to_owned(), Value::from(tenant))]),
@@ -1186,4 +1192,69 @@ fn the_store_keeps_a_distance_retrievals_rank_one_score_and_direction() {
     assert_eq!(span.top_score, Some(hits[0].score));
     assert!(hits[0].score < hits[2].score, "nearest first");
     assert_eq!(span.collection.as_deref(), Some("line"));
+}
+
+#[test]
+fn a_multivector_rescores_the_prefetched_candidates_on_the_server() {
+    let collections = hybrid();
+    let points = collections["hybrid"].points.clone();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, ""), "hybrid")
+        .vector_name("dense")
+        .multivector_name("colbert")
+        .prefetch_limit(3)
+        .count_stages(true)
+        .traced();
+    let dense = [0.8_f32, 0.3, 0.2];
+    let tokens = vec![vec![0.6_f32, 0.0, 0.8], vec![0.8, 0.0, 0.6]];
+    let query = Query::vector(&dense).multivector(&tokens).top_k(2);
+    let hits = pipeline
+        .block_on(async { retriever.retrieve(&query).await })
+        .unwrap();
+
+    // Exactly: the 3 nearest on `dense`, rescored by MaxSim over cosine.
+    let mut nearest: Vec<(f32, &Point)> = points
+        .iter()
+        .map(|p| (score(Distance::Cosine, &dense, &p.vectors["dense"]), p))
+        .collect();
+    nearest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut rescored: Vec<(f32, String)> = nearest[..3]
+        .iter()
+        .map(|(_, p)| {
+            let maxsim: f32 = tokens
+                .iter()
+                .map(|q| {
+                    p.multi["colbert"]
+                        .iter()
+                        .map(|d| score(Distance::Cosine, q, d))
+                        .fold(f32::NEG_INFINITY, f32::max)
+                })
+                .sum();
+            (maxsim, point_id(Some(&p.id)))
+        })
+        .collect();
+    rescored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let expected: Vec<(String, f64)> = rescored[..2]
+        .iter()
+        .map(|(s, id)| (id.clone(), f64::from(*s)))
+        .collect();
+    let got: Vec<(String, f64)> = hits.iter().map(|h| (h.id.clone(), h.score)).collect();
+    assert_eq!(got, expected);
+    assert_eq!(hits.stage_candidates(), [3, 2]);
+    assert_ne!(
+        got[0].0,
+        point_id(Some(&nearest[0].1.id)),
+        "the rescoring changed the order"
+    );
+    let batch = &server.batches()[0];
+    assert_eq!(batch.query_points[0].using.as_deref(), Some("colbert"));
+    assert_eq!(batch.query_points[0].prefetch.len(), 1);
+
+    let spans = pipeline.finish();
+    assert_eq!(
+        spans[0].strings(RAGTRACE_RETRIEVAL_STAGES),
+        ["dense dense limit=3", "multivector colbert limit=2"]
+    );
+    assert_eq!(spans[0].string(RAGTRACE_RETRIEVAL_SCORE_KIND), "similarity");
 }

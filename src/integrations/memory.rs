@@ -140,8 +140,11 @@ pub enum MemoryError {
         /// What is wrong.
         source: QueryError,
     },
-    /// The query carries a sparse vector; this index searches dense vectors only.
-    #[error("index `{index}` searches dense vectors only; the query has a sparse one")]
+    /// The query carries a sparse vector or multivector; this index
+    /// searches single dense vectors only.
+    #[error(
+        "index `{index}` searches dense vectors only; the query has a sparse vector or a multivector"
+    )]
     UnsupportedSparse {
         /// The index's name.
         index: String,
@@ -409,7 +412,7 @@ impl Retriever for MemoryRetriever {
                 index: self.name.clone(),
             });
         }
-        if query.sparse.is_some() {
+        if query.sparse.is_some() || query.multivector.is_some() {
             return Err(MemoryError::UnsupportedSparse {
                 index: self.name.clone(),
             });

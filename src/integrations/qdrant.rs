@@ -54,8 +54,12 @@
 //! limit). Qdrant's answer to a fused query does not say how many candidates
 //! each prefetch produced; [`count_stages`](QdrantRetriever::count_stages)
 //! asks for them in the same round trip (`ragtrace.retrieval.stage_candidates`).
-//! Multivector (late interaction) queries and server-side reranking formulas
-//! are not supported yet.
+//! With [`multivector_name`](QdrantRetriever::multivector_name), a query's
+//! [`multivector`](Query::multivector) (ColBERT-style token vectors) is
+//! searched by late interaction, or rescores the dense / sparse prefetches'
+//! candidates on the server (server-side reranking in one call). Qdrant's
+//! score formulas (`Formula` queries) and nested prefetch trees are not
+//! supported.
 //!
 //! **Content.** Each hit's text is the string under the payload key
 //! [`DEFAULT_CONTENT_KEY`] (`content`) unless [`content_key`](QdrantRetriever::content_key)
@@ -245,6 +249,7 @@ pub struct QdrantRetriever {
     params: Option<SearchParams>,
     offset: Option<u64>,
     sparse_name: Option<String>,
+    multivector_name: Option<String>,
     fusion: Option<Fusion>,
     prefetch_limit: Option<u64>,
     count_stages: bool,
@@ -272,6 +277,7 @@ impl QdrantRetriever {
             params: None,
             offset: None,
             sparse_name: None,
+            multivector_name: None,
             fusion: None,
             prefetch_limit: None,
             count_stages: false,
@@ -298,6 +304,18 @@ impl QdrantRetriever {
         self
     }
 
+    /// Late interaction: a query's [`multivector`](Query::multivector) is
+    /// searched on this named multivector (MaxSim). With a dense or sparse
+    /// vector too, those run first as prefetches (each
+    /// [`prefetch_limit`](Self::prefetch_limit) candidates) and the
+    /// multivector rescores their union on the server: server-side
+    /// reranking, in one call. Scores are read as similarities (cosine or
+    /// dot MaxSim, as ColBERT-style models use).
+    pub fn multivector_name(mut self, name: impl Into<String>) -> Self {
+        self.multivector_name = Some(name.into());
+        self
+    }
+
     /// Hybrid search: a query with both a dense and a sparse vector runs
     /// both searches as prefetches (each [`prefetch_limit`](Self::prefetch_limit)
     /// candidates, each with the filter) and fuses them with `fusion`
@@ -315,7 +333,8 @@ impl QdrantRetriever {
         self
     }
 
-    /// Also reports how many candidates each hybrid prefetch produced
+    /// Also reports how many candidates each prefetch produced (hybrid and
+    /// multivector rescoring)
     /// (`ragtrace.retrieval.stage_candidates`). Qdrant's answer to a fused
     /// query does not say, so the retriever sends each prefetch again as a
     /// plain query in the same `QueryBatch` call (one round trip, but the
@@ -414,16 +433,51 @@ impl QdrantRetriever {
                 invalid("the query has a sparse vector; set sparse_vector_name(..)".into())
             })
         };
+        let plain_prefetch = |query: QdrantQuery, using: Option<String>| PrefetchQuery {
+            query: Some(query),
+            using,
+            filter: filter.clone(),
+            params: self.params.clone(),
+            limit: Some(self.prefetch_limit_for(limit)),
+            ..PrefetchQuery::default()
+        };
+        if let Some(vectors) = query.multivector {
+            let name = self.multivector_name.clone().ok_or_else(|| {
+                invalid("the query has a multivector; set multivector_name(..)".into())
+            })?;
+            let mut prefetch = Vec::new();
+            if let Some(dense) = query.vector {
+                prefetch.push(plain_prefetch(
+                    nearest(VectorInput::new_dense(dense.to_vec())),
+                    self.vector_name.clone(),
+                ));
+            }
+            if let Some(sparse) = query.sparse {
+                prefetch.push(plain_prefetch(
+                    nearest(VectorInput::new_sparse(
+                        sparse.indices.to_vec(),
+                        sparse.values.to_vec(),
+                    )),
+                    Some(sparse_name()?),
+                ));
+            }
+            return Ok(QueryPoints {
+                collection_name: self.collection.clone(),
+                prefetch,
+                query: Some(nearest(VectorInput::new_multi(vectors.to_vec()))),
+                using: Some(name),
+                filter,
+                params: self.params.clone(),
+                score_threshold: threshold,
+                limit: Some(limit),
+                offset: self.offset,
+                with_payload: Some(self.with_payload.clone()),
+                ..QueryPoints::default()
+            });
+        }
         let (search, using, prefetch) = match (query.vector, query.sparse, self.fusion) {
             (Some(dense), Some(sparse), Some(fusion)) => {
-                let each = |query: QdrantQuery, using: Option<String>| PrefetchQuery {
-                    query: Some(query),
-                    using,
-                    filter: filter.clone(),
-                    params: self.params.clone(),
-                    limit: Some(self.prefetch_limit_for(limit)),
-                    ..PrefetchQuery::default()
-                };
+                let each = plain_prefetch;
                 let prefetch = vec![
                     each(
                         nearest(VectorInput::new_dense(dense.to_vec())),
@@ -524,7 +578,10 @@ impl QdrantRetriever {
 
     /// `true` when `query` runs as a fused hybrid search.
     fn is_hybrid(&self, query: &Query<'_>) -> bool {
-        query.vector.is_some() && query.sparse.is_some() && self.fusion.is_some()
+        query.multivector.is_none()
+            && query.vector.is_some()
+            && query.sparse.is_some()
+            && self.fusion.is_some()
     }
 
     /// The retriever's filter, the query's neutral one and a native one, all
@@ -644,9 +701,10 @@ impl Retriever for QdrantRetriever {
         let request = self.request(query)?;
         // Fused and sparse scores are similarities whatever the dense
         // vector's distance.
-        let fixed = (self.is_hybrid(query) || query.vector.is_none())
-            .then_some(Some(ScoreKind::Similarity));
-        if self.count_stages && self.is_hybrid(query) {
+        let fixed =
+            (self.is_hybrid(query) || query.vector.is_none() || query.multivector.is_some())
+                .then_some(Some(ScoreKind::Similarity));
+        if self.count_stages && !request.prefetch.is_empty() {
             let (points, counts) = self.query_counting_stages(request).await?;
             let hits: Vec<Hit> = points.into_iter().map(|p| self.hit(p)).collect();
             self.warn_about_content_key(&hits);
@@ -865,7 +923,18 @@ impl QdrantRetriever {
                 format!("{kind} {using} limit={limit}")
             }
         };
-        if self.is_hybrid(query) {
+        if query.multivector.is_some() {
+            let each = self.prefetch_limit_for(limit);
+            let mut stages = Vec::new();
+            if query.vector.is_some() {
+                stages.push(stage("dense", &name(&self.vector_name), each));
+            }
+            if query.sparse.is_some() {
+                stages.push(stage("sparse", &name(&self.sparse_name), each));
+            }
+            stages.push(stage("multivector", &name(&self.multivector_name), limit));
+            stages
+        } else if self.is_hybrid(query) {
             let each = self.prefetch_limit_for(limit);
             vec![
                 stage("dense", &name(&self.vector_name), each),

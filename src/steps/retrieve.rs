@@ -188,6 +188,9 @@ pub struct Query<'a> {
     pub vector: Option<&'a [f32]>,
     /// A sparse query vector (BM25, SPLADE): keyword or hybrid retrieval.
     pub sparse: Option<SparseVector<'a>>,
+    /// Token-level query vectors for late interaction (ColBERT-style
+    /// multivector search, often used to rerank other searches' candidates).
+    pub multivector: Option<&'a [Vec<f32>]>,
     /// The query text (keyword or hybrid retrieval, and content capture).
     pub text: Option<&'a str>,
     /// How many hits to return; `None` leaves it to the retriever.
@@ -209,6 +212,7 @@ impl std::fmt::Debug for Query<'_> {
         f.debug_struct("Query")
             .field("vector", &self.vector)
             .field("sparse", &self.sparse)
+            .field("multivector", &self.multivector.map(<[Vec<f32>]>::len))
             .field("text", &self.text)
             .field("top_k", &self.top_k)
             .field("score_threshold", &self.score_threshold)
@@ -223,6 +227,7 @@ impl PartialEq for Query<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.vector == other.vector
             && self.sparse == other.sparse
+            && self.multivector == other.multivector
             && self.text == other.text
             && self.top_k == other.top_k
             && self.score_threshold == other.score_threshold
@@ -241,6 +246,7 @@ impl<'a> Query<'a> {
         Query {
             vector: Some(vector),
             sparse: None,
+            multivector: None,
             text: None,
             top_k: None,
             score_threshold: None,
@@ -254,6 +260,7 @@ impl<'a> Query<'a> {
         Query {
             vector: None,
             sparse: None,
+            multivector: None,
             text: Some(text),
             top_k: None,
             score_threshold: None,
@@ -266,6 +273,12 @@ impl<'a> Query<'a> {
     /// sparse or hybrid retrieval.
     pub const fn sparse(mut self, indices: &'a [u32], values: &'a [f32]) -> Self {
         self.sparse = Some(SparseVector { indices, values });
+        self
+    }
+
+    /// Adds token-level vectors for late-interaction (multivector) search.
+    pub const fn multivector(mut self, vectors: &'a [Vec<f32>]) -> Self {
+        self.multivector = Some(vectors);
         self
     }
 
@@ -319,6 +332,18 @@ impl<'a> Query<'a> {
                 return Err(QueryError::NonFiniteVector {
                     position,
                     value: sparse.values[position],
+                });
+            }
+        }
+        if let Some(vectors) = self.multivector {
+            if vectors.is_empty() || vectors.iter().any(Vec::is_empty) {
+                return Err(QueryError::EmptyVector);
+            }
+            let values = vectors.iter().flatten();
+            if let Some((position, value)) = values.enumerate().find(|(_, x)| !x.is_finite()) {
+                return Err(QueryError::NonFiniteVector {
+                    position,
+                    value: *value,
                 });
             }
         }

@@ -11,7 +11,8 @@
 //! It understands what the retriever sends: a dense or sparse
 //! nearest-neighbour query, or a hybrid one (dense and sparse prefetches
 //! fused by reciprocal rank fusion, scored as Qdrant does: the sum over
-//! lists of 1 / (0-based position + 2)),
+//! lists of 1 / (0-based position + 2)), or a multivector (MaxSim over
+//! cosine) query, alone or rescoring the union of prefetched candidates,
 //! a named vector (`using`), a filter (`must` / `should` / `must_not`,
 //! nested filters, keyword / integer / bool matches, keyword and integer
 //! any-of, numeric ranges; an array payload value matches when any element
@@ -44,6 +45,8 @@ pub struct Point {
     pub vectors: HashMap<String, Vec<f32>>,
     /// Sparse vectors by name: (indices, values), scored by dot product.
     pub sparse: HashMap<String, (Vec<u32>, Vec<f32>)>,
+    /// Multivectors by name, scored by MaxSim over cosine similarity.
+    pub multi: HashMap<String, Vec<Vec<f32>>>,
     pub payload: HashMap<String, Value>,
 }
 
@@ -234,6 +237,10 @@ impl Index {
         if request.lookup_from.is_some() {
             return Err(Status::invalid_argument("test server: no lookup"));
         }
+        let rescoring = matches!(
+            request.query.as_ref().and_then(|q| q.variant.as_ref()),
+            Some(query::Variant::Nearest(_))
+        );
         let scored: Vec<(f32, &Point)> = if request.prefetch.is_empty() {
             search(
                 collection,
@@ -242,6 +249,34 @@ impl Index {
                 request.filter.as_ref(),
                 request.score_threshold,
                 usize::MAX,
+                None,
+            )?
+        } else if rescoring {
+            // The query rescores the union of the prefetches' candidates.
+            let mut union: Vec<PointId> = Vec::new();
+            for prefetch in &request.prefetch {
+                for (_, point) in search(
+                    collection,
+                    prefetch.query.as_ref(),
+                    prefetch.using.as_deref(),
+                    prefetch.filter.as_ref(),
+                    prefetch.score_threshold,
+                    prefetch.limit.unwrap_or(10) as usize,
+                    None,
+                )? {
+                    if !union.contains(&point.id) {
+                        union.push(point.id.clone());
+                    }
+                }
+            }
+            search(
+                collection,
+                request.query.as_ref(),
+                request.using.as_deref(),
+                request.filter.as_ref(),
+                request.score_threshold,
+                usize::MAX,
+                Some(&union),
             )?
         } else {
             match request.query.as_ref().and_then(|q| q.variant.as_ref()) {
@@ -264,6 +299,7 @@ impl Index {
                     prefetch.filter.as_ref(),
                     prefetch.score_threshold,
                     prefetch.limit.unwrap_or(10) as usize,
+                    None,
                 )?);
             }
             let mut fused: Vec<(f32, &Point)> = Vec::new();
@@ -313,8 +349,9 @@ impl Index {
     }
 }
 
-/// One nearest-neighbour search: points passing `filter`, scored on vector
-/// `using`, no worse than `threshold`, best first, at most `limit`.
+/// One nearest-neighbour search: points passing `filter` (and among `only`,
+/// when given), scored on vector `using`, no worse than `threshold`, best
+/// first, at most `limit`.
 fn search<'c>(
     collection: &'c Collection,
     query: Option<&Query>,
@@ -322,6 +359,7 @@ fn search<'c>(
     filter: Option<&Filter>,
     threshold: Option<f32>,
     limit: usize,
+    only: Option<&[PointId]>,
 ) -> Result<Vec<(f32, &'c Point)>, Status> {
     let using = using.unwrap_or_default();
     let input = match query.and_then(|q| q.variant.as_ref()) {
@@ -339,7 +377,7 @@ fn search<'c>(
             let d = collection.distance_of(using);
             (d, matches!(d, Distance::Euclid | Distance::Manhattan))
         }
-        VectorVariant::Sparse(_) => (Distance::Dot, false),
+        VectorVariant::Sparse(_) | VectorVariant::MultiDense(_) => (Distance::Dot, false),
         other => {
             return Err(Status::invalid_argument(format!(
                 "test server: only dense and sparse vectors, got {other:?}"
@@ -348,6 +386,9 @@ fn search<'c>(
     };
     let mut scored = Vec::new();
     for point in &collection.points {
+        if only.is_some_and(|ids| !ids.contains(&point.id)) {
+            continue;
+        }
         let score = match input {
             VectorVariant::Dense(dense) => {
                 let vector = point.vectors.get(using).ok_or_else(|| {
@@ -381,6 +422,21 @@ fn search<'c>(
                     continue;
                 }
                 dot
+            }
+            VectorVariant::MultiDense(multi) => {
+                let vectors = point.multi.get(using).ok_or_else(|| {
+                    Status::invalid_argument(format!("Not existing vector name: `{using}`"))
+                })?;
+                multi
+                    .vectors
+                    .iter()
+                    .map(|q| {
+                        vectors
+                            .iter()
+                            .map(|d| cosine(&q.data, d))
+                            .fold(f32::NEG_INFINITY, f32::max)
+                    })
+                    .sum()
             }
             _ => unreachable!(),
         };
