@@ -1258,3 +1258,83 @@ fn a_multivector_rescores_the_prefetched_candidates_on_the_server() {
     );
     assert_eq!(spans[0].string(RAGTRACE_RETRIEVAL_SCORE_KIND), "similarity");
 }
+
+#[test]
+fn distribution_based_fusion_matches_an_exact_computation() {
+    let collections = hybrid();
+    let points = collections["hybrid"].points.clone();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, ""), "hybrid")
+        .vector_name("dense")
+        .sparse_vector_name("bm25")
+        .fusion(qdrant_client::qdrant::Fusion::Dbsf)
+        .prefetch_limit(5)
+        .traced();
+    let dense = [0.2_f32, 0.9, 0.3];
+    let (indices, values) = ([7_u32, 3], [1.0_f32, 0.5]);
+    let query = Query::vector(&dense).sparse(&indices, &values).top_k(4);
+    let hits = pipeline
+        .block_on(async { retriever.retrieve(&query).await })
+        .unwrap();
+
+    // Each list mapped from mean ± 3 sample sd onto [0, 1] (computed here
+    // in f64, naively), summed over lists.
+    let ranked = |score_of: &dyn Fn(&Point) -> Option<f64>| {
+        let mut list: Vec<(f64, String)> = points
+            .iter()
+            .filter_map(|p| score_of(p).map(|s| (s, point_id(Some(&p.id)))))
+            .collect();
+        list.sort_by(|a, b| b.0.total_cmp(&a.0));
+        list.truncate(5);
+        let n = list.len() as f64;
+        let mean = list.iter().map(|(s, _)| s).sum::<f64>() / n;
+        let sd = (list.iter().map(|(s, _)| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let (low, high) = (mean - 3.0 * sd, mean + 3.0 * sd);
+        list.into_iter()
+            .map(|(s, id)| ((s - low) / (high - low), id))
+            .collect::<Vec<_>>()
+    };
+    let dense_list = ranked(&|p| {
+        Some(f64::from(score(
+            Distance::Cosine,
+            &dense,
+            &p.vectors["dense"],
+        )))
+    });
+    let sparse_list = ranked(&|p| {
+        let (ix, vs) = &p.sparse["bm25"];
+        let parts: Vec<f64> = indices
+            .iter()
+            .zip(&values)
+            .filter_map(|(i, v)| {
+                ix.iter()
+                    .position(|x| x == i)
+                    .map(|at| f64::from(*v) * f64::from(vs[at]))
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.iter().sum())
+    });
+    assert!(dense_list.len() >= 2 && sparse_list.len() >= 2);
+    let mut fused: Vec<(f64, String)> = Vec::new();
+    for (s, id) in dense_list.into_iter().chain(sparse_list) {
+        match fused.iter_mut().find(|(_, i)| *i == id) {
+            Some(entry) => entry.0 += s,
+            None => fused.push((s, id)),
+        }
+    }
+    fused.sort_by(|a, b| b.0.total_cmp(&a.0));
+    fused.truncate(4);
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let expected_ids: Vec<&str> = fused.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, expected_ids);
+    for (hit, (expected, _)) in hits.iter().zip(&fused) {
+        assert!(
+            (hit.score - expected).abs() < 1e-5,
+            "{} vs {expected}",
+            hit.score
+        );
+    }
+    let spans = pipeline.finish();
+    assert_eq!(spans[0].string(RAGTRACE_RETRIEVAL_FUSION), "dbsf");
+}

@@ -11,7 +11,8 @@
 //! It understands what the retriever sends: a dense or sparse
 //! nearest-neighbour query, or a hybrid one (dense and sparse prefetches
 //! fused by reciprocal rank fusion, scored as Qdrant does: the sum over
-//! lists of 1 / (0-based position + 2)), or a multivector (MaxSim over
+//! lists of 1 / (0-based position + 2), or by distribution-based score
+//! fusion: each list mapped from mean ± 3 sd onto [0, 1], then summed), or a multivector (MaxSim over
 //! cosine) query, alone or rescoring the union of prefetched candidates,
 //! a named vector (`using`), a filter (`must` / `should` / `must_not`,
 //! nested filters, keyword / integer / bool matches, keyword and integer
@@ -279,14 +280,15 @@ impl Index {
                 Some(&union),
             )?
         } else {
-            match request.query.as_ref().and_then(|q| q.variant.as_ref()) {
-                Some(query::Variant::Fusion(f)) if *f == Fusion::Rrf as i32 => {}
+            let fusion = match request.query.as_ref().and_then(|q| q.variant.as_ref()) {
+                Some(query::Variant::Fusion(f)) => Fusion::try_from(*f)
+                    .map_err(|_| Status::invalid_argument("test server: unknown fusion"))?,
                 other => {
                     return Err(Status::invalid_argument(format!(
-                        "test server: prefetch only with RRF fusion, got {other:?}"
+                        "test server: prefetch only with fusion or a nearest query, got {other:?}"
                     )));
                 }
-            }
+            };
             let mut lists = Vec::new();
             for prefetch in &request.prefetch {
                 if !prefetch.prefetch.is_empty() {
@@ -304,8 +306,15 @@ impl Index {
             }
             let mut fused: Vec<(f32, &Point)> = Vec::new();
             for list in lists {
-                for (position, (_, point)) in list.into_iter().enumerate() {
-                    let score = 1.0 / (position as f32 + 2.0);
+                let normalized = match fusion {
+                    Fusion::Rrf => list
+                        .iter()
+                        .enumerate()
+                        .map(|(position, (_, p))| (1.0 / (position as f32 + 2.0), *p))
+                        .collect(),
+                    Fusion::Dbsf => distribution_normalized(&list),
+                };
+                for (score, point) in normalized {
                     match fused.iter_mut().find(|(_, p)| p.id == point.id) {
                         Some(entry) => entry.0 += score,
                         None => fused.push((score, point)),
@@ -464,6 +473,33 @@ fn search<'c>(
     }
     scored.truncate(limit);
     Ok(scored)
+}
+
+/// Distribution-based score fusion's normalization of one list: scores
+/// mapped from [mean - 3 sd, mean + 3 sd] (sample sd, Welford's method, in
+/// f32) onto [0, 1]; a single hit, or equal extremes, score 0.5.
+fn distribution_normalized<'c>(list: &[(f32, &'c Point)]) -> Vec<(f32, &'c Point)> {
+    if list.len() < 2 {
+        return list.iter().map(|(_, p)| (0.5, *p)).collect();
+    }
+    let (mut mean, mut aggregate) = (0.0_f32, 0.0_f32);
+    for (k, (score, _)) in list.iter().enumerate() {
+        let before = score - mean;
+        mean += before / (k + 1) as f32;
+        aggregate += before * (score - mean);
+    }
+    let sd = (aggregate / (list.len() as f32 - 1.0)).sqrt();
+    let (low, high) = (mean - 3.0 * sd, mean + 3.0 * sd);
+    list.iter()
+        .map(|(score, p)| {
+            let normalized = if low == high {
+                0.5
+            } else {
+                (score - low) / (high - low)
+            };
+            (normalized, *p)
+        })
+        .collect()
 }
 
 /// A point's score for `distance`, in f32 as Qdrant computes it.
