@@ -85,25 +85,27 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use qdrant_client::qdrant::condition::ConditionOneOf;
-use qdrant_client::qdrant::r#match::MatchValue;
 use qdrant_client::qdrant::point_id::PointIdOptions;
 use qdrant_client::qdrant::query::Variant;
 use qdrant_client::qdrant::value::Kind;
 use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
-use qdrant_client::qdrant::with_payload_selector::SelectorOptions;
 use qdrant_client::qdrant::{
-    Condition, Distance, Filter, Fusion, GetCollectionInfoResponse, PayloadExcludeSelector,
-    PayloadIncludeSelector, PointId, PrefetchQuery, Query as QdrantQuery, QueryBatchPoints,
-    QueryPoints, Range, ScoredPoint, SearchParams, Value, VectorInput, WithPayloadSelector,
+    Condition, Distance, Filter, Fusion, GetCollectionInfoResponse, PointId, PrefetchQuery,
+    Query as QdrantQuery, QueryBatchPoints, QueryPoints, ScoredPoint, SearchParams, Value,
+    VectorInput, WithPayloadSelector,
 };
 use qdrant_client::{Qdrant, QdrantError};
 
+mod error;
+mod filter;
+mod payload;
+
+pub use error::{error_message, error_type};
+pub use filter::{filter_text, to_qdrant};
+pub use payload::PayloadSelection;
+
 use super::endpoint::Endpoint;
-use crate::steps::{
-    Filter as NeutralFilter, FilterValue, Hit, Hits, Query, QueryInfo, Retriever, ScoreKind,
-    StepInfo,
-};
+use crate::steps::{Hit, Hits, Query, QueryInfo, Retriever, ScoreKind, StepInfo};
 
 /// `db.system.name` of Qdrant.
 pub const DB_SYSTEM: &str = "qdrant";
@@ -124,105 +126,6 @@ pub const COMMON_CONTENT_KEYS: [&str; 6] = [
     "chunk",
     "body",
 ];
-
-/// Which payload fields come back with each hit. Made from whatever
-/// qdrant-client users already write: `true` / `false`, a list of field
-/// names (`vec!["title", "lang"]`, `["title"]`, `&["title"][..]`,
-/// `Vec<String>`), an include or exclude selector, or a
-/// [`WithPayloadSelector`].
-///
-/// ```
-/// use qdrant_client::qdrant::PayloadExcludeSelector;
-/// use ragtrace::integrations::qdrant::PayloadSelection;
-///
-/// let all = PayloadSelection::from(true);
-/// let some = PayloadSelection::from(["text", "lang"]);
-/// let others = PayloadSelection::from(PayloadExcludeSelector { fields: vec!["embedding_note".into()] });
-/// # let _ = (all, some, others);
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct PayloadSelection(WithPayloadSelector);
-
-impl PayloadSelection {
-    /// Only these fields.
-    pub fn include<S: Into<String>>(fields: impl IntoIterator<Item = S>) -> Self {
-        PayloadSelection(
-            SelectorOptions::Include(PayloadIncludeSelector {
-                fields: fields.into_iter().map(Into::into).collect(),
-            })
-            .into(),
-        )
-    }
-
-    /// Every field but these.
-    pub fn exclude<S: Into<String>>(fields: impl IntoIterator<Item = S>) -> Self {
-        PayloadSelection(
-            SelectorOptions::Exclude(PayloadExcludeSelector {
-                fields: fields.into_iter().map(Into::into).collect(),
-            })
-            .into(),
-        )
-    }
-
-    /// The selector sent.
-    pub fn into_selector(self) -> WithPayloadSelector {
-        self.0
-    }
-}
-
-impl From<bool> for PayloadSelection {
-    fn from(all: bool) -> Self {
-        PayloadSelection(all.into())
-    }
-}
-
-impl From<WithPayloadSelector> for PayloadSelection {
-    fn from(selector: WithPayloadSelector) -> Self {
-        PayloadSelection(selector)
-    }
-}
-
-impl From<SelectorOptions> for PayloadSelection {
-    fn from(options: SelectorOptions) -> Self {
-        PayloadSelection(options.into())
-    }
-}
-
-impl From<PayloadIncludeSelector> for PayloadSelection {
-    fn from(include: PayloadIncludeSelector) -> Self {
-        PayloadSelection(SelectorOptions::Include(include).into())
-    }
-}
-
-impl From<PayloadExcludeSelector> for PayloadSelection {
-    fn from(exclude: PayloadExcludeSelector) -> Self {
-        PayloadSelection(SelectorOptions::Exclude(exclude).into())
-    }
-}
-
-impl From<Vec<&str>> for PayloadSelection {
-    fn from(fields: Vec<&str>) -> Self {
-        PayloadSelection::include(fields)
-    }
-}
-
-impl From<Vec<String>> for PayloadSelection {
-    fn from(fields: Vec<String>) -> Self {
-        PayloadSelection::include(fields)
-    }
-}
-
-impl From<&[&str]> for PayloadSelection {
-    fn from(fields: &[&str]) -> Self {
-        PayloadSelection::include(fields.iter().copied())
-    }
-}
-
-impl<const N: usize> From<[&str; N]> for PayloadSelection {
-    fn from(fields: [&str; N]) -> Self {
-        PayloadSelection::include(fields)
-    }
-}
 
 /// The score direction of each searched vector, by vector name (`""` for the
 /// unnamed one); `None` when the lookup cannot work (no permission, no such
@@ -826,91 +729,6 @@ fn json(value: Value) -> serde_json::Value {
     }
 }
 
-/// A low-cardinality class of a Qdrant error, recorded as `error.type`.
-///
-/// | error | class |
-/// |---|---|
-/// | the server answered with a gRPC status | its name: `NOT_FOUND`, `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `RESOURCE_EXHAUSTED`, `INTERNAL`, ... |
-/// | the server could not be reached (refused, reset, stopped) | `UNAVAILABLE` (qdrant-client reports `INTERNAL` "Failed to connect") |
-/// | no answer within the client's timeout | `DEADLINE_EXCEEDED` (qdrant-client reports `CANCELLED` "Timeout expired") |
-/// | refused before sending (see the module's "Validation") | `invalid_query` |
-/// | a bad URL, an I/O error | `invalid_uri`, `io` |
-/// | anything else | `_OTHER` |
-pub fn error_type(error: &QdrantError) -> Cow<'static, str> {
-    match error {
-        QdrantError::ResponseError { status }
-        | QdrantError::ResourceExhaustedError { status, .. } => {
-            let code = i32::from(status.code());
-            Cow::Borrowed(if is_connect_failure(code, status.message()) {
-                "UNAVAILABLE"
-            } else if is_client_timeout(code, status.message()) {
-                "DEADLINE_EXCEEDED"
-            } else {
-                grpc_code_name(code)
-            })
-        }
-        QdrantError::ConversionError(_) => Cow::Borrowed("invalid_query"),
-        QdrantError::InvalidUri(_) => Cow::Borrowed("invalid_uri"),
-        QdrantError::Io(_) => Cow::Borrowed("io"),
-        _ => Cow::Borrowed("_OTHER"),
-    }
-}
-
-/// The text a failed span's status carries: for a server answer, the
-/// server's own message (qdrant-client's `Display` appends the gRPC response
-/// metadata); for a connection failure, what could not be reached and why,
-/// in one line.
-pub fn error_message(error: &QdrantError) -> String {
-    match error {
-        QdrantError::ResponseError { status } => status_message(status),
-        QdrantError::ResourceExhaustedError {
-            status,
-            retry_after_seconds,
-        } => format!(
-            "{} (retry after {retry_after_seconds} s)",
-            status_message(status)
-        ),
-        other => other.to_string(),
-    }
-}
-
-fn status_message(status: &tonic::Status) -> String {
-    let message = status.message();
-    let code = i32::from(status.code());
-    if is_connect_failure(code, message) {
-        // "Failed to connect to http://host:port/: tonic::transport::Error(Transport, ConnectError(...))"
-        let uri_end = message.find(": ").unwrap_or(message.len());
-        let reason = [
-            "Connection refused",
-            "connection reset",
-            "timed out",
-            "dns error",
-        ]
-        .into_iter()
-        .find(|r| message.to_lowercase().contains(&r.to_lowercase()));
-        return match reason {
-            Some(reason) => format!("{}: {reason}", &message[..uri_end]),
-            None => message[..uri_end].to_owned(),
-        };
-    }
-    if message.is_empty() {
-        grpc_code_name(code).to_owned()
-    } else {
-        message.to_owned()
-    }
-}
-
-/// qdrant-client turns a failed (re)connection into
-/// `Status::internal("Failed to connect to ...")`.
-fn is_connect_failure(code: i32, message: &str) -> bool {
-    code == tonic::Code::Internal as i32 && message.starts_with("Failed to connect to ")
-}
-
-/// tonic turns its client-side timeout into `Status::cancelled("Timeout expired")`.
-fn is_client_timeout(code: i32, message: &str) -> bool {
-    code == tonic::Code::Cancelled as i32 && message == "Timeout expired"
-}
-
 impl QdrantRetriever {
     /// The searches `query` runs: `kind using limit=N` each.
     fn stages(&self, query: &Query<'_>) -> Vec<String> {
@@ -991,193 +809,6 @@ fn distance_of(info: &GetCollectionInfoResponse, name: &str) -> Option<Distance>
     Distance::try_from(params.distance).ok()
 }
 
-/// A neutral filter as Qdrant conditions (same semantics: see
-/// [`crate::steps::Filter`]).
-pub fn to_qdrant(filter: &NeutralFilter) -> Filter {
-    match filter {
-        NeutralFilter::All(filters) => Filter::must(filters.iter().map(condition)),
-        other => Filter::must([condition(other)]),
-    }
-}
-
-fn condition(filter: &NeutralFilter) -> Condition {
-    match filter {
-        NeutralFilter::Eq { key, value } => eq_condition(key, value),
-        NeutralFilter::AnyOf { key, values } => {
-            let strings: Option<Vec<String>> = values
-                .iter()
-                .map(|v| match v {
-                    FilterValue::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect();
-            let integers: Option<Vec<i64>> = values
-                .iter()
-                .map(|v| match v {
-                    FilterValue::Int(i) => Some(*i),
-                    _ => None,
-                })
-                .collect();
-            match (strings, integers) {
-                (Some(strings), _) => Condition::matches(key.clone(), strings),
-                (_, Some(integers)) => Condition::matches(key.clone(), integers),
-                // Mixed types or booleans: one equality each, any may hold.
-                _ => Filter::should(values.iter().map(|v| eq_condition(key, v))).into(),
-            }
-        }
-        NeutralFilter::Range { key, bounds } => Condition::range(
-            key.clone(),
-            Range {
-                gt: bounds.gt,
-                gte: bounds.gte,
-                lt: bounds.lt,
-                lte: bounds.lte,
-            },
-        ),
-        NeutralFilter::All(filters) => Filter::must(filters.iter().map(condition)).into(),
-        NeutralFilter::Any(filters) => Filter::should(filters.iter().map(condition)).into(),
-        NeutralFilter::Not(filter) => Filter::must_not([condition(filter)]).into(),
-        // `Filter` is non-exhaustive; every kind above is handled.
-        #[allow(unreachable_patterns)]
-        _ => Filter::default().into(),
-    }
-}
-
-fn eq_condition(key: &str, value: &FilterValue) -> Condition {
-    match value {
-        FilterValue::Str(s) => Condition::matches(key.to_owned(), s.clone()),
-        FilterValue::Int(i) => Condition::matches(key.to_owned(), *i),
-        FilterValue::Bool(b) => Condition::matches(key.to_owned(), *b),
-        #[allow(unreachable_patterns)]
-        _ => Filter::default().into(),
-    }
-}
-
-/// A Qdrant filter as text: its clauses, fields and condition kinds, and
-/// with `values` the values too, e.g. `must(keyword(tenant), range(year, gte))`.
-pub fn filter_text(filter: &Filter, values: bool) -> String {
-    let mut parts = Vec::new();
-    for (name, conditions) in [
-        ("must", &filter.must),
-        ("should", &filter.should),
-        ("must_not", &filter.must_not),
-    ] {
-        if !conditions.is_empty() {
-            let inner: Vec<String> = conditions
-                .iter()
-                .map(|c| condition_text(c, values))
-                .collect();
-            parts.push(format!("{name}({})", inner.join(", ")));
-        }
-    }
-    if let Some(min) = &filter.min_should {
-        let inner: Vec<String> = min
-            .conditions
-            .iter()
-            .map(|c| condition_text(c, values))
-            .collect();
-        parts.push(format!(
-            "min_should({}, {})",
-            min.min_count,
-            inner.join(", ")
-        ));
-    }
-    parts.join(", ")
-}
-
-fn condition_text(condition: &Condition, values: bool) -> String {
-    match &condition.condition_one_of {
-        Some(ConditionOneOf::Field(field)) => {
-            let key = &field.key;
-            if let Some(m) = field.r#match.as_ref().and_then(|m| m.match_value.as_ref()) {
-                let (kind, value) = match m {
-                    MatchValue::Keyword(s) => ("keyword", format!("{s:?}")),
-                    MatchValue::Integer(i) => ("integer", i.to_string()),
-                    MatchValue::Boolean(b) => ("bool", b.to_string()),
-                    MatchValue::Text(s) => ("text", format!("{s:?}")),
-                    MatchValue::Phrase(s) => ("phrase", format!("{s:?}")),
-                    MatchValue::TextAny(s) => ("text_any", format!("{s:?}")),
-                    MatchValue::Prefix(s) => ("prefix", format!("{s:?}")),
-                    MatchValue::Substring(s) => ("substring", format!("{s:?}")),
-                    MatchValue::Keywords(list) => ("keywords", format!("{:?}", list.strings)),
-                    MatchValue::Integers(list) => ("integers", format!("{:?}", list.integers)),
-                    MatchValue::ExceptKeywords(list) => {
-                        ("except_keywords", format!("{:?}", list.strings))
-                    }
-                    MatchValue::ExceptIntegers(list) => {
-                        ("except_integers", format!("{:?}", list.integers))
-                    }
-                };
-                return if values {
-                    format!("{kind}({key}, {value})")
-                } else {
-                    match m {
-                        MatchValue::Keywords(list) | MatchValue::ExceptKeywords(list) => {
-                            format!("{kind}({key}, {})", list.strings.len())
-                        }
-                        MatchValue::Integers(list) | MatchValue::ExceptIntegers(list) => {
-                            format!("{kind}({key}, {})", list.integers.len())
-                        }
-                        _ => format!("{kind}({key})"),
-                    }
-                };
-            }
-            if let Some(range) = &field.range {
-                let bounds: Vec<String> = [
-                    ("gt", range.gt),
-                    ("gte", range.gte),
-                    ("lt", range.lt),
-                    ("lte", range.lte),
-                ]
-                .into_iter()
-                .filter_map(|(name, b)| {
-                    b.map(|b| {
-                        if values {
-                            format!("{name} {b}")
-                        } else {
-                            name.to_owned()
-                        }
-                    })
-                })
-                .collect();
-                return format!("range({key}, {})", bounds.join(", "));
-            }
-            let kind = if field.datetime_range.is_some() {
-                "datetime_range"
-            } else if field.geo_bounding_box.is_some()
-                || field.geo_radius.is_some()
-                || field.geo_polygon.is_some()
-            {
-                "geo"
-            } else if field.values_count.is_some() {
-                "values_count"
-            } else if field.is_empty.is_some() {
-                "is_empty"
-            } else if field.is_null.is_some() {
-                "is_null"
-            } else {
-                "field"
-            };
-            format!("{kind}({key})")
-        }
-        Some(ConditionOneOf::IsEmpty(c)) => format!("is_empty({})", c.key),
-        Some(ConditionOneOf::IsNull(c)) => format!("is_null({})", c.key),
-        Some(ConditionOneOf::HasId(c)) => format!("has_id({})", c.has_id.len()),
-        Some(ConditionOneOf::HasVector(c)) => format!("has_vector({})", c.has_vector),
-        Some(ConditionOneOf::Nested(c)) => format!(
-            "nested({}, {})",
-            c.key,
-            c.filter
-                .as_ref()
-                .map(|f| filter_text(f, values))
-                .unwrap_or_default()
-        ),
-        Some(ConditionOneOf::Filter(f)) => format!("filter({})", filter_text(f, values)),
-        Some(ConditionOneOf::Slice(_)) => "slice".to_owned(),
-        None => "empty".to_owned(),
-    }
-}
-
 /// Search parameters as `name=value` pairs.
 fn params_text(params: &SearchParams) -> String {
     let mut parts = Vec::new();
@@ -1207,35 +838,13 @@ fn params_text(params: &SearchParams) -> String {
     parts.join(",")
 }
 
-/// The canonical name of a gRPC status code.
-fn grpc_code_name(code: i32) -> &'static str {
-    match code {
-        0 => "OK",
-        1 => "CANCELLED",
-        2 => "UNKNOWN",
-        3 => "INVALID_ARGUMENT",
-        4 => "DEADLINE_EXCEEDED",
-        5 => "NOT_FOUND",
-        6 => "ALREADY_EXISTS",
-        7 => "PERMISSION_DENIED",
-        8 => "RESOURCE_EXHAUSTED",
-        9 => "FAILED_PRECONDITION",
-        10 => "ABORTED",
-        11 => "OUT_OF_RANGE",
-        12 => "UNIMPLEMENTED",
-        13 => "INTERNAL",
-        14 => "UNAVAILABLE",
-        15 => "DATA_LOSS",
-        16 => "UNAUTHENTICATED",
-        _ => "_OTHER",
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use qdrant_client::qdrant::{ListValue, Struct};
+    use qdrant_client::qdrant::{ListValue, Range, Struct};
 
+    use super::error::grpc_code_name;
     use super::*;
+    use crate::steps::Filter as NeutralFilter;
 
     fn retriever() -> QdrantRetriever {
         let client = Qdrant::from_url("http://qdrant.internal:6334")
