@@ -1338,3 +1338,42 @@ fn distribution_based_fusion_matches_an_exact_computation() {
     let spans = pipeline.finish();
     assert_eq!(spans[0].string(RAGTRACE_RETRIEVAL_FUSION), "dbsf");
 }
+
+#[test]
+fn a_native_qdrant_filter_passes_through_with_the_neutral_one() {
+    let (collections, _) = tenants();
+    let server = QdrantServer::start_with(collections, None);
+    let pipeline = Pipeline::new();
+    let retriever = QdrantRetriever::new(client(&server, ""), "tenants")
+        .top_k(10)
+        .traced();
+    let tenant = Neutral::eq("tenant", "acme");
+    // Native: a keyword any-of written the qdrant-client way.
+    let native = Filter::must_not([Condition::matches("groups", vec!["admins".to_string()])]);
+    let vector = [1.0_f32, 0.5];
+    let hits = pipeline
+        .block_on(async {
+            retriever
+                .retrieve(&Query::vector(&vector).filter(&tenant).native(&native))
+                .await
+        })
+        .unwrap();
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["1", "5"], "acme, and not in admins");
+    let not_a_filter = "tenant = acme";
+    let refused = pipeline
+        .block_on(async {
+            retriever
+                .retrieve(&Query::vector(&vector).native(&not_a_filter))
+                .await
+        })
+        .unwrap_err();
+    assert!(matches!(refused, QdrantError::ConversionError(_)));
+    assert_eq!(server.queries().len(), 1, "the refused query was not sent");
+    let spans = pipeline.finish();
+    assert_eq!(
+        spans[0].string(RAGTRACE_RETRIEVAL_FILTER),
+        "must(filter(must(keyword(tenant))), filter(must_not(keywords(groups, 1))))"
+    );
+    assert_eq!(spans[1].string(ERROR_TYPE), "invalid_query");
+}

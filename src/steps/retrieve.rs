@@ -129,6 +129,56 @@ pub struct QueryInfo {
     pub stages: Vec<String>,
 }
 
+impl QueryInfo {
+    /// Empty: the retriever adds nothing beyond the query.
+    pub fn new() -> Self {
+        QueryInfo::default()
+    }
+
+    /// Sets the score threshold actually sent.
+    pub fn score_threshold(mut self, threshold: f64) -> Self {
+        self.score_threshold = Some(threshold);
+        self
+    }
+
+    /// Sets the filter's shape, and its values for content capture.
+    pub fn filter(mut self, shape: impl Into<String>, values: impl Into<String>) -> Self {
+        self.filter_shape = Some(shape.into());
+        self.filter_values = Some(values.into());
+        self
+    }
+
+    /// Sets the named vector searched.
+    pub fn vector_name(mut self, name: impl Into<String>) -> Self {
+        self.vector_name = Some(name.into());
+        self
+    }
+
+    /// Sets the search parameters sent.
+    pub fn search_params(mut self, params: impl Into<String>) -> Self {
+        self.search_params = Some(params.into());
+        self
+    }
+
+    /// Sets the offset sent.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Sets how candidates were fused.
+    pub fn fusion(mut self, fusion: impl Into<String>) -> Self {
+        self.fusion = Some(fusion.into());
+        self
+    }
+
+    /// Adds a search stage (`kind using limit=N`).
+    pub fn stage(mut self, stage: impl Into<String>) -> Self {
+        self.stages.push(stage.into());
+        self
+    }
+}
+
 /// Why a query was refused before anything was sent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
