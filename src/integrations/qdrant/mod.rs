@@ -1072,6 +1072,15 @@ mod tests {
             )),
             "Collection `x` doesn't exist!"
         );
+        let limited = QdrantError::ResourceExhaustedError {
+            status: tonic::Status::new(tonic::Code::ResourceExhausted, "Too many requests"),
+            retry_after_seconds: 7,
+        };
+        assert_eq!(error_type(&limited), "RESOURCE_EXHAUSTED");
+        assert_eq!(
+            error_message(&limited),
+            "Too many requests (retry after 7 s)"
+        );
     }
 
     #[test]
