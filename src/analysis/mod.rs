@@ -18,6 +18,8 @@
 //!
 //! [`Usd`]: crate::pricing::Usd
 
+#[cfg(feature = "html")]
+pub mod html;
 mod range;
 mod requests;
 mod retrievals;
