@@ -18,16 +18,23 @@
 //!
 //! [`Usd`]: crate::pricing::Usd
 
+mod distribution;
 #[cfg(feature = "html")]
 pub mod html;
 mod range;
+mod report;
 mod requests;
 mod retrievals;
 mod source;
 mod sqlite;
 mod totals;
 
+pub use distribution::Distribution;
 pub use range::{ParseTimeError, TimeRange, parse_time};
+pub use report::{
+    Amount, CostSpread, GroupBy, GroupRow, Histogram, LatencySpread, Report, ReportOptions,
+    StepCost, TimeBucket, TopRequest, UnpricedModel, report,
+};
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;
 pub use source::{AnalysisError, TraceSource, resolve_trace};

@@ -1,0 +1,760 @@
+//! `ragtrace report`: what requests cost and where the money went, grouped
+//! by request, step, model, provider, user, session, name, day or hour.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::ops::ControlFlow;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::distribution::Distribution;
+use super::range::{TimeRange, from_nanos, to_nanos};
+use super::requests::{RequestRow, request_span, rfc3339};
+use super::source::{AnalysisError, TraceSource};
+use super::totals::{Totals, usd};
+use crate::pricing::{CostStatus, Usd};
+use crate::store::SpanRecord;
+
+/// Groups kept by name; the rest are summed into one `(other N)` row, so
+/// the groups still add up to the grand total.
+const MAX_TRACKED_NAMES: usize = 10_000;
+
+/// What a report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum GroupBy {
+    /// Each request on its own.
+    Request,
+    /// The RAG step of each span (`request`, `embeddings`, `retrieval`, `prompt`, `chat`).
+    Step,
+    /// The model of each span.
+    Model,
+    /// The provider of each span.
+    Provider,
+    /// The request's user.
+    User,
+    /// The request's session.
+    Session,
+    /// The request's name (route or workflow).
+    Name,
+    /// The UTC day the request started.
+    Day,
+    /// The UTC hour the request started.
+    Hour,
+}
+
+impl GroupBy {
+    /// Every grouping, by name.
+    pub const ALL: [(&'static str, GroupBy); 9] = [
+        ("request", GroupBy::Request),
+        ("step", GroupBy::Step),
+        ("model", GroupBy::Model),
+        ("provider", GroupBy::Provider),
+        ("user", GroupBy::User),
+        ("session", GroupBy::Session),
+        ("name", GroupBy::Name),
+        ("day", GroupBy::Day),
+        ("hour", GroupBy::Hour),
+    ];
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        GroupBy::ALL
+            .iter()
+            .find(|(_, g)| *g == self)
+            .map_or("", |(name, _)| name)
+    }
+
+    /// `true` where each span is put in a group of its own kind (step,
+    /// model, provider): a request then counts in every group it touched.
+    pub fn by_span(self) -> bool {
+        matches!(self, GroupBy::Step | GroupBy::Model | GroupBy::Provider)
+    }
+}
+
+/// What to report on.
+///
+/// ```
+/// use ragtrace::analysis::{GroupBy, ReportOptions, TimeRange};
+///
+/// let options = ReportOptions::new().group_by(GroupBy::Model).top(5);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReportOptions {
+    /// Requests that started in this range.
+    pub range: TimeRange,
+    /// How to group.
+    pub group_by: GroupBy,
+    /// How many of the most expensive requests to list.
+    pub top: usize,
+    /// Groups listed at most; the rest are summed into one row.
+    pub max_groups: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            range: TimeRange::all(),
+            group_by: GroupBy::Model,
+            top: 10,
+            max_groups: 50,
+        }
+    }
+}
+
+impl ReportOptions {
+    /// Every request, by model, the top 10 listed.
+    pub fn new() -> Self {
+        ReportOptions::default()
+    }
+
+    /// Requests that started in `range`.
+    pub fn range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// How to group.
+    pub fn group_by(mut self, group_by: GroupBy) -> Self {
+        self.group_by = group_by;
+        self
+    }
+
+    /// How many of the most expensive requests to list.
+    pub fn top(mut self, top: usize) -> Self {
+        self.top = top;
+        self
+    }
+
+    /// How many groups to list before summing the rest into one row.
+    pub fn max_groups(mut self, max_groups: usize) -> Self {
+        self.max_groups = max_groups.max(1);
+        self
+    }
+}
+
+/// A cost spread, serialized as exact decimal strings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CostSpread {
+    /// Mean (rounded to the picodollar).
+    #[serde(serialize_with = "usd")]
+    pub mean: Usd,
+    /// Median.
+    #[serde(serialize_with = "usd")]
+    pub p50: Usd,
+    /// 95th percentile.
+    #[serde(serialize_with = "usd")]
+    pub p95: Usd,
+    /// Largest.
+    #[serde(serialize_with = "usd")]
+    pub max: Usd,
+}
+
+/// A latency spread, in seconds when serialized.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LatencySpread {
+    /// Mean.
+    #[serde(serialize_with = "secs")]
+    pub mean: Duration,
+    /// Median.
+    #[serde(serialize_with = "secs")]
+    pub p50: Duration,
+    /// 95th percentile.
+    #[serde(serialize_with = "secs")]
+    pub p95: Duration,
+    /// Largest.
+    #[serde(serialize_with = "secs")]
+    pub max: Duration,
+}
+
+/// One group of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct GroupRow {
+    /// The group's key (a model, a step, a day, ...). Missing values are
+    /// `(none)`; groups beyond the limit are summed as `(other N)`.
+    pub key: String,
+    /// Requests in the group (by-span groupings: requests with a span in it).
+    pub requests: u64,
+    /// Sums over the group's spans.
+    pub totals: Totals,
+    /// Cost per unit: per request, or per span for step, model and provider.
+    pub cost: CostSpread,
+    /// Latency per unit: request duration, or span duration.
+    pub latency: LatencySpread,
+    /// `false` if the spreads are within 0.5% rather than exact (groups of
+    /// more than 16,384 units).
+    pub exact_percentiles: bool,
+}
+
+/// One of the most expensive requests, with its steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TopRequest {
+    /// The request.
+    pub request: RequestRow,
+    /// Its spans' figures by step, in the order the steps first ran.
+    pub steps: Vec<StepCost>,
+}
+
+/// A request's spend in one step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct StepCost {
+    /// The step (`(none)` for spans of no known step).
+    pub step: String,
+    /// The models it called, joined by `, `.
+    pub models: String,
+    /// Sums over the step's spans.
+    pub totals: Totals,
+    /// Summed span durations.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+/// A model whose spans could not be priced (fully or in part).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct UnpricedModel {
+    /// The model as recorded.
+    pub model: String,
+    /// Spans with no price at all.
+    pub unpriced_spans: u64,
+    /// Spans with some usage kind unpriced.
+    pub partial_spans: u64,
+}
+
+/// Cost in one time bucket, split by model and by step (for charts).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TimeBucket {
+    /// Bucket start.
+    #[serde(serialize_with = "rfc3339")]
+    pub start: SystemTime,
+    /// Requests that started in it.
+    pub requests: u64,
+    /// Cost by model (the largest models; the rest as `(other)`).
+    pub by_model: Vec<(String, Amount)>,
+    /// Cost by step.
+    pub by_step: Vec<(String, Amount)>,
+}
+
+/// An exact amount that serializes as a decimal string.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Amount(#[serde(serialize_with = "usd")] pub Usd);
+
+/// A cost report: groups, the most expensive requests, the grand total,
+/// and what is not priced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// The range reported on.
+    #[serde(serialize_with = "range")]
+    pub range: TimeRange,
+    /// The grouping.
+    pub group_by: GroupBy,
+    /// Groups by cost, largest first; their totals add up to `total`.
+    pub groups: Vec<GroupRow>,
+    /// Every request, as one group.
+    pub total: GroupRow,
+    /// The most expensive requests.
+    pub top_requests: Vec<TopRequest>,
+    /// Models with spans that have no price, most spans first.
+    pub unpriced: Vec<UnpricedModel>,
+    /// Cost over time (hourly over up to 3 days, daily beyond).
+    pub timeline: Vec<TimeBucket>,
+    /// Width of a timeline bucket.
+    #[serde(serialize_with = "secs")]
+    pub bucket: Duration,
+    /// Per-request cost histogram: 24 equal bins from zero to the 99th
+    /// percentile (the last bin holds the rest).
+    pub cost_histogram: Histogram,
+    /// Latency by step (every span grouped by its step), for charts.
+    pub steps: Vec<GroupRow>,
+}
+
+/// Equal-width bins of money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Histogram {
+    /// Width of each bin.
+    #[serde(serialize_with = "usd")]
+    pub width: Usd,
+    /// Counts per bin, from zero.
+    pub counts: Vec<u64>,
+}
+
+impl Report {
+    /// The share of the known cost that rests on estimated token counts (0 to 1).
+    pub fn estimated_share(&self) -> f64 {
+        let cost = self.total.totals.cost.picos();
+        if cost == 0 {
+            0.0
+        } else {
+            self.total.totals.estimated_cost.picos() as f64 / cost as f64
+        }
+    }
+}
+
+/// Builds the report `options` ask for.
+pub fn report(source: &dyn TraceSource, options: &ReportOptions) -> Result<Report, AnalysisError> {
+    let mut builder = Builder::new(options);
+    source.traces(&options.range, &mut |spans| {
+        builder.add_trace(spans);
+        ControlFlow::Continue(())
+    })?;
+    Ok(builder.finish())
+}
+
+/// One group being summed.
+#[derive(Default)]
+struct Acc {
+    requests: u64,
+    /// The last request counted (by-span groupings count each request once).
+    last_request: Option<opentelemetry::trace::TraceId>,
+    totals: Totals,
+    cost: Distribution,
+    latency: Distribution,
+}
+
+impl Acc {
+    fn count_request(&mut self, trace: opentelemetry::trace::TraceId) {
+        if self.last_request != Some(trace) {
+            self.last_request = Some(trace);
+            self.requests += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &Acc) {
+        self.requests += other.requests;
+        self.totals.merge(&other.totals);
+        self.cost.merge(&other.cost);
+        self.latency.merge(&other.latency);
+    }
+
+    fn row(&self, key: String) -> GroupRow {
+        let usd = |v: Option<u64>| Usd::from_picos(i128::from(v.unwrap_or(0)));
+        let dur = |v: Option<u64>| Duration::from_nanos(v.unwrap_or(0));
+        GroupRow {
+            key,
+            requests: self.requests,
+            totals: self.totals.clone(),
+            cost: CostSpread {
+                mean: usd(self.cost.mean()),
+                p50: usd(self.cost.percentile(0.5)),
+                p95: usd(self.cost.percentile(0.95)),
+                max: usd(self.cost.max()),
+            },
+            latency: LatencySpread {
+                mean: dur(self.latency.mean()),
+                p50: dur(self.latency.percentile(0.5)),
+                p95: dur(self.latency.percentile(0.95)),
+                max: dur(self.latency.max()),
+            },
+            exact_percentiles: self.cost.is_exact() && self.latency.is_exact(),
+        }
+    }
+}
+
+struct Builder<'o> {
+    options: &'o ReportOptions,
+    groups: HashMap<String, Acc>,
+    /// Keys beyond [`MAX_TRACKED_NAMES`], summed together.
+    overflow: Acc,
+    overflow_keys: u64,
+    total: Acc,
+    steps: HashMap<String, Acc>,
+    top: BinaryHeap<Reverse<(Usd, u64, TopKey)>>,
+    seq: u64,
+    unpriced: BTreeMap<String, (u64, u64)>,
+    /// Bucket start (ns) to (requests, cost by model, cost by step).
+    timeline: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
+    first_ns: i64,
+    last_ns: i64,
+}
+
+/// A top request, ordered only by the cost and sequence beside it.
+struct TopKey(Box<TopRequest>);
+
+impl PartialEq for TopKey {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for TopKey {}
+impl PartialOrd for TopKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TopKey {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+const NONE: &str = "(none)";
+
+impl<'o> Builder<'o> {
+    fn new(options: &'o ReportOptions) -> Self {
+        Builder {
+            options,
+            groups: HashMap::new(),
+            overflow: Acc::default(),
+            overflow_keys: 0,
+            total: Acc::default(),
+            steps: HashMap::new(),
+            top: BinaryHeap::new(),
+            seq: 0,
+            unpriced: BTreeMap::new(),
+            timeline: BTreeMap::new(),
+            first_ns: i64::MAX,
+            last_ns: i64::MIN,
+        }
+    }
+
+    fn group(&mut self, key: &str) -> &mut Acc {
+        if !self.groups.contains_key(key) && self.groups.len() >= MAX_TRACKED_NAMES {
+            self.overflow_keys += 1;
+            return &mut self.overflow;
+        }
+        self.groups.entry(key.to_owned()).or_default()
+    }
+
+    fn add_trace(&mut self, spans: &[SpanRecord]) {
+        let Some(root) = request_span(spans) else {
+            return;
+        };
+        if !self.options.range.contains(root.start) {
+            return;
+        }
+        let request = RequestRow::of(root, spans);
+        let trace = root.trace_id;
+        let cost_picos = non_negative(request.cost);
+        let duration_ns = nanos(request.duration);
+
+        self.total.requests += 1;
+        self.total.totals.merge(&request.totals);
+        self.total.cost.add(cost_picos);
+        self.total.latency.add(duration_ns);
+
+        let group_by = self.options.group_by;
+        if group_by.by_span() {
+            for span in spans {
+                let key = match group_by {
+                    GroupBy::Step => span.step.as_deref(),
+                    GroupBy::Model => span.model.as_deref(),
+                    _ => span.provider.as_deref(),
+                }
+                .unwrap_or(NONE);
+                let acc = self.group(key);
+                acc.count_request(trace);
+                acc.totals.add_span(span);
+                acc.cost.add(span.cost.map_or(0, non_negative));
+                acc.latency.add(nanos(span.duration));
+            }
+        } else {
+            let key = match group_by {
+                GroupBy::Request => trace.to_string(),
+                GroupBy::User => root.user_id.clone().unwrap_or_else(|| NONE.into()),
+                GroupBy::Session => root.session_id.clone().unwrap_or_else(|| NONE.into()),
+                GroupBy::Name => root.name.clone(),
+                GroupBy::Day => day_key(root.start),
+                _ => hour_key(root.start),
+            };
+            let acc = self.group(&key);
+            acc.requests += 1;
+            acc.totals.merge(&request.totals);
+            acc.cost.add(cost_picos);
+            acc.latency.add(duration_ns);
+        }
+
+        // Latency and cost by step, whatever the grouping.
+        for span in spans {
+            let step = span.step.as_deref().unwrap_or(NONE);
+            if self.steps.contains_key(step) || self.steps.len() < 64 {
+                let acc = self.steps.entry(step.to_owned()).or_default();
+                acc.count_request(trace);
+                acc.totals.add_span(span);
+                acc.cost.add(span.cost.map_or(0, non_negative));
+                acc.latency.add(nanos(span.duration));
+            }
+            if let Some(model) = &span.model {
+                let (unpriced, partial) = match span.cost_status {
+                    Some(CostStatus::Unpriced) => (1, 0),
+                    Some(CostStatus::Partial) => (0, 1),
+                    _ => (0, 0),
+                };
+                if unpriced + partial > 0
+                    && (self.unpriced.contains_key(model)
+                        || self.unpriced.len() < MAX_TRACKED_NAMES)
+                {
+                    let entry = self.unpriced.entry(model.clone()).or_default();
+                    entry.0 += unpriced;
+                    entry.1 += partial;
+                }
+            }
+        }
+
+        // The timeline, at an hour's grain; finish() merges to days if long.
+        let start_ns = to_nanos(root.start);
+        self.first_ns = self.first_ns.min(start_ns);
+        self.last_ns = self.last_ns.max(start_ns);
+        let hour = start_ns.div_euclid(HOUR_NS) * HOUR_NS;
+        let bucket = self.timeline.entry(hour).or_default();
+        bucket.0 += 1;
+        for span in spans {
+            if let Some(cost) = span.cost {
+                let model = span.model.as_deref().unwrap_or(NONE);
+                if bucket.1.contains_key(model) || bucket.1.len() < 64 {
+                    *bucket.1.entry(model.to_owned()).or_default() += cost;
+                } else {
+                    *bucket.1.entry("(other)".to_owned()).or_default() += cost;
+                }
+                let step = span.step.as_deref().unwrap_or(NONE);
+                *bucket.2.entry(step.to_owned()).or_default() += cost;
+            }
+        }
+
+        if self.options.top > 0 {
+            self.seq += 1;
+            let enters = self.top.len() < self.options.top
+                || self
+                    .top
+                    .peek()
+                    .is_some_and(|Reverse((c, _, _))| request.cost > *c);
+            if enters {
+                let entry = TopRequest {
+                    steps: step_costs(spans, root),
+                    request,
+                };
+                // Ties: the earlier request stays (higher sequence is smaller).
+                self.top.push(Reverse((
+                    entry.request.cost,
+                    u64::MAX - self.seq,
+                    TopKey(Box::new(entry)),
+                )));
+                if self.top.len() > self.options.top {
+                    self.top.pop();
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Report {
+        let mut rows: Vec<(String, Acc)> = self.groups.into_iter().collect();
+        rows.sort_by(|(ka, a), (kb, b)| {
+            b.totals
+                .cost
+                .cmp(&a.totals.cost)
+                .then(b.requests.cmp(&a.requests))
+                .then(ka.cmp(kb))
+        });
+        if matches!(self.options.group_by, GroupBy::Day | GroupBy::Hour) {
+            rows.sort_by(|(ka, _), (kb, _)| ka.cmp(kb));
+        }
+        let mut other = self.overflow;
+        let mut other_keys = self.overflow_keys;
+        let keep = self.options.max_groups;
+        if rows.len() > keep {
+            for (_, acc) in rows.drain(keep..) {
+                other.merge(&acc);
+                other_keys += 1;
+            }
+        }
+        let mut groups: Vec<GroupRow> = rows.iter().map(|(k, acc)| acc.row(k.clone())).collect();
+        if other.totals.spans > 0 {
+            groups.push(other.row(format!("(other {other_keys})")));
+        }
+
+        let mut steps: Vec<GroupRow> = self
+            .steps
+            .iter()
+            .map(|(k, acc)| acc.row(k.clone()))
+            .collect();
+        steps.sort_by_key(|row| step_order(&row.key));
+
+        let mut top: Vec<TopRequest> = self
+            .top
+            .into_iter()
+            .map(|Reverse((_, _, t))| *t.0)
+            .collect();
+        top.sort_by(|a, b| {
+            b.request
+                .cost
+                .cmp(&a.request.cost)
+                .then(a.request.start.cmp(&b.request.start))
+        });
+
+        let mut unpriced: Vec<UnpricedModel> = self
+            .unpriced
+            .into_iter()
+            .map(|(model, (unpriced_spans, partial_spans))| UnpricedModel {
+                model,
+                unpriced_spans,
+                partial_spans,
+            })
+            .collect();
+        unpriced.sort_by(|a, b| {
+            (b.unpriced_spans + b.partial_spans).cmp(&(a.unpriced_spans + a.partial_spans))
+        });
+
+        let span_ns = self.last_ns.saturating_sub(self.first_ns);
+        let bucket_ns = if span_ns > 3 * 24 * HOUR_NS {
+            24 * HOUR_NS
+        } else {
+            HOUR_NS
+        };
+        let timeline = timeline(self.timeline, bucket_ns);
+
+        let upper = self.total.cost.percentile(0.99).unwrap_or(0).max(1);
+        let counts = self.total.cost.histogram(24, upper);
+        let width = Usd::from_picos(i128::from((upper / 24).max(1)));
+
+        Report {
+            range: self.options.range,
+            group_by: self.options.group_by,
+            groups,
+            total: self.total.row("total".into()),
+            top_requests: top,
+            unpriced,
+            timeline,
+            bucket: Duration::from_nanos(bucket_ns as u64),
+            cost_histogram: Histogram { width, counts },
+            steps,
+        }
+    }
+}
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// Merges hourly buckets into buckets of `width` and keeps the eight
+/// costliest models per bucket (the rest as `(other)`).
+fn timeline(
+    hourly: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
+    width: i64,
+) -> Vec<TimeBucket> {
+    let mut merged: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)> =
+        BTreeMap::new();
+    for (start, (requests, models, steps)) in hourly {
+        let bucket = merged.entry(start.div_euclid(width) * width).or_default();
+        bucket.0 += requests;
+        for (model, cost) in models {
+            *bucket.1.entry(model).or_default() += cost;
+        }
+        for (step, cost) in steps {
+            *bucket.2.entry(step).or_default() += cost;
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, (requests, models, steps))| TimeBucket {
+            start: from_nanos(start),
+            requests,
+            by_model: largest(models, 8),
+            by_step: largest(steps, 8),
+        })
+        .collect()
+}
+
+fn largest(costs: HashMap<String, Usd>, keep: usize) -> Vec<(String, Amount)> {
+    let mut sorted: Vec<(String, Usd)> = costs.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out: Vec<(String, Amount)> = Vec::new();
+    let mut rest = Usd::ZERO;
+    let mut has_rest = false;
+    for (i, (key, cost)) in sorted.into_iter().enumerate() {
+        if i < keep {
+            out.push((key, Amount(cost)));
+        } else {
+            rest += cost;
+            has_rest = true;
+        }
+    }
+    if has_rest {
+        out.push(("(other)".into(), Amount(rest)));
+    }
+    out
+}
+
+/// A request's figures by step, in the order the steps first ran.
+fn step_costs(spans: &[SpanRecord], root: &SpanRecord) -> Vec<StepCost> {
+    let mut out: Vec<StepCost> = Vec::new();
+    for span in spans {
+        if span.span_id == root.span_id {
+            continue;
+        }
+        let step = span.step.as_deref().unwrap_or(NONE);
+        let index = match out.iter().position(|s| s.step == step) {
+            Some(i) => i,
+            None => {
+                out.push(StepCost {
+                    step: step.to_owned(),
+                    models: String::new(),
+                    totals: Totals::default(),
+                    duration: Duration::ZERO,
+                });
+                out.len() - 1
+            }
+        };
+        let entry = &mut out[index];
+        entry.totals.add_span(span);
+        entry.duration += span.duration;
+        if let Some(model) = &span.model
+            && !entry.models.split(", ").any(|m| m == model)
+        {
+            if !entry.models.is_empty() {
+                entry.models.push_str(", ");
+            }
+            entry.models.push_str(model);
+        }
+    }
+    out
+}
+
+fn step_order(step: &str) -> (usize, String) {
+    let rank = ["request", "embeddings", "retrieval", "prompt", "chat"]
+        .iter()
+        .position(|s| *s == step)
+        .unwrap_or(5);
+    (rank, step.to_owned())
+}
+
+fn non_negative(usd: Usd) -> u64 {
+    u64::try_from(usd.picos().max(0)).unwrap_or(u64::MAX)
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn day_key(time: SystemTime) -> String {
+    jiff::Timestamp::try_from(time)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| NONE.into())
+}
+
+fn hour_key(time: SystemTime) -> String {
+    jiff::Timestamp::try_from(time)
+        .map(|t| t.strftime("%Y-%m-%dT%H:00Z").to_string())
+        .unwrap_or_else(|_| NONE.into())
+}
+
+fn secs<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+fn range<S: serde::Serializer>(range: &TimeRange, serializer: S) -> Result<S::Ok, S::Error> {
+    use super::range::Rfc3339;
+    use serde::ser::SerializeStruct;
+    let mut s = serializer.serialize_struct("TimeRange", 2)?;
+    s.serialize_field("since", &range.since.map(|t| t.fmt_rfc3339()))?;
+    s.serialize_field("until", &range.until.map(|t| t.fmt_rfc3339()))?;
+    s.end()
+}

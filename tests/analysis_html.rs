@@ -1,0 +1,282 @@
+//! HTML reports as a person sees them: pages are written to files and
+//! opened by Debian's headless Chromium, which takes a screenshot and dumps
+//! the DOM. The tests check that the charts are drawn (SVG shapes in the
+//! DOM, a screenshot with more than a blank page in it) and that names
+//! from traces that look like markup show as text and run nothing.
+//!
+//! Without Chromium the tests say so and skip, except in CI (`CI` set),
+//! where a missing browser fails them: `.ci/run` installs it.
+#![cfg(feature = "html")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ragtrace::analysis::html::charts::{self, BandPoint, Mark, Series, Threshold, Unit};
+use ragtrace::analysis::html::{Level, Page, Table};
+
+/// Markup that would run or inject if a name reached the page unescaped.
+const SCRIPT: &str = "<script>document.title='pwned'</script>";
+const IMG: &str = "\"><img src=x onerror=\"document.title='pwned'\">";
+
+/// Headless Chromium, or `None` (with a message saying the test is
+/// skipped) when it is not installed outside CI.
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+        if let Some(path) = found {
+            return Some(path);
+        }
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !in_ci,
+        "chromium is not installed, and CI is set: .ci/run must install it (apt-get install -y chromium)"
+    );
+    eprintln!(
+        "SKIPPED: chromium is not installed, so this HTML test did not run (apt-get install chromium; in CI a missing chromium fails)"
+    );
+    None
+}
+
+/// What Chromium made of a page.
+struct Rendered {
+    dom: String,
+    png: PathBuf,
+}
+
+/// Opens `page` in headless Chromium: the DOM after load, and a screenshot.
+fn render(browser: &Path, page: &Path) -> Rendered {
+    let dir = page.parent().unwrap();
+    let png = page.with_extension("png");
+    let url = format!("file://{}", page.display());
+    let dom = run_chromium(browser, dir, &["--dump-dom", &url]);
+    run_chromium(
+        browser,
+        dir,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1200,2000",
+            "--hide-scrollbars",
+            &url,
+        ],
+    );
+    assert!(png.exists(), "chromium wrote no screenshot");
+    // To look at what the tests rendered: RAGTRACE_TEST_HTML_DIR=some/dir.
+    if let Some(keep) = std::env::var_os("RAGTRACE_TEST_HTML_DIR") {
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        for file in [page, png.as_path()] {
+            std::fs::copy(file, keep.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    Rendered { dom, png }
+}
+
+/// Runs Chromium with a profile of its own, at most a minute.
+fn run_chromium(browser: &Path, dir: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir_in(dir).unwrap();
+    let out = tempfile::NamedTempFile::new_in(dir).unwrap();
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.reopen().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "chromium failed: {status}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::read_to_string(out.path()).unwrap()
+}
+
+/// Decodes a screenshot; returns its size, the number of distinct
+/// colours, and the share of pixels that are not the page background.
+fn picture_stats(png: &Path) -> (u32, u32, usize, f64) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let mut colours = std::collections::HashSet::new();
+    let mut counts = std::collections::HashMap::<[u8; 3], usize>::new();
+    for px in pixels.chunks(channels) {
+        let rgb = [px[0], px[1], px[2]];
+        colours.insert(rgb);
+        *counts.entry(rgb).or_default() += 1;
+    }
+    let total = pixels.len() / channels;
+    let background = counts.values().copied().max().unwrap_or(0);
+    (
+        info.width,
+        info.height,
+        colours.len(),
+        1.0 - background as f64 / total as f64,
+    )
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// A page with every chart kind, fed by hand-made series.
+fn every_chart_page(hostile: &str) -> String {
+    let day = 1_764_460_800; // 2025-11-30T00:00:00Z
+    let starts: Vec<SystemTime> = (0..12).map(|h| at(day + h * 3600)).collect();
+    let mut page = Page::new("Charts");
+    page.subtitle(format!("Store with {hostile}"));
+    page.section("Cost");
+    page.stats([("Requests", "120"), ("Cost", "$0.012345678901")]);
+    let figure = charts::stacked_bars(
+        "Cost per hour by model",
+        &starts,
+        Duration::from_secs(3600),
+        &[
+            Series::new(
+                "gpt-4o-mini",
+                (0..12).map(|h| 0.001 * (h % 5) as f64).collect(),
+            ),
+            Series::new(hostile, (0..12).map(|h| 0.0004 * (h % 3) as f64).collect()),
+        ],
+        Unit::Usd,
+    );
+    page.figure("Cost over time by model", &figure);
+    let edges: Vec<f64> = (0..=10).map(|i| i as f64 * 0.0005).collect();
+    let figure = charts::histogram(
+        "Requests by cost",
+        "requests",
+        &edges,
+        &[2, 9, 14, 20, 11, 6, 3, 1, 0, 1],
+        Unit::Usd,
+    );
+    page.figure("Cost per request", &figure);
+    let figure = charts::grouped_bars(
+        "Latency per step",
+        &[
+            "embed".into(),
+            "retrieve".into(),
+            hostile.into(),
+            "chat".into(),
+        ],
+        &[
+            Series::new("median", vec![0.04, 0.09, 0.02, 1.2]),
+            Series::new("95th percentile", vec![0.07, 0.2, 0.03, 2.9]),
+        ],
+        Unit::Seconds,
+    );
+    page.figure("Latency per step", &figure);
+    let mut table = Table::new(["Model", "Calls", "Cost"]).numeric(1).numeric(2);
+    table.row(["gpt-4o-mini", "100", "$0.010000000001"]);
+    table.marked_row(Level::Warn, [hostile, "20", "$0.0023456789"]);
+    page.table(&table);
+    page.section("Drift");
+    let points: Vec<BandPoint> = (0..12)
+        .map(|h| BandPoint {
+            at: starts[h],
+            value: if h == 4 {
+                None
+            } else {
+                Some(0.03 + 0.03 * h as f64)
+            },
+            band: Some((0.0, 0.1)),
+            mark: match h {
+                4 => Mark::Insufficient,
+                0..=2 => Mark::Normal,
+                3..=7 => Mark::Warn,
+                _ => Mark::Alert,
+            },
+        })
+        .collect();
+    let figure = charts::band_line(
+        "PSI of the top score",
+        "PSI",
+        &points,
+        &[
+            Threshold {
+                name: "warn at 0.1".into(),
+                value: 0.1,
+                mark: Mark::Warn,
+            },
+            Threshold {
+                name: "alert at 0.25".into(),
+                value: 0.25,
+                mark: Mark::Alert,
+            },
+        ],
+        Unit::Number,
+    );
+    page.figure("Top-score PSI per window", &figure);
+    let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 0.05).collect();
+    let baseline = [
+        0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 14, 20, 25, 30, 22, 12, 6, 3, 1, 0,
+    ];
+    let latest = [
+        0, 0, 0, 0, 1, 3, 6, 12, 18, 20, 16, 10, 6, 3, 1, 0, 0, 0, 0, 0,
+    ];
+    let figure = charts::paired_histogram(
+        "Top scores, baseline and latest window",
+        &edges,
+        ("baseline", &baseline),
+        (hostile, &latest),
+        Unit::Number,
+    );
+    page.figure("Top-score distribution", &figure);
+    page.notice(Level::Alert, format!("Collection {hostile} drifted"));
+    page.render()
+}
+
+#[test]
+fn every_chart_kind_is_drawn_and_hostile_names_stay_text() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = format!("{SCRIPT}{IMG}");
+    let file = dir.path().join("charts.html");
+    std::fs::write(&file, every_chart_page(&hostile)).unwrap();
+    let rendered = render(&browser, &file);
+    let dom = &rendered.dom;
+
+    // The title is the page's own: no script ran.
+    assert!(dom.contains("<title>Charts</title>"), "{dom}");
+    // Nothing was injected: no script or img element, only text.
+    assert_eq!(dom.matches("<script").count(), 0, "{dom}");
+    assert_eq!(dom.matches("<img").count(), 0, "{dom}");
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+    // Five charts, each with shapes.
+    assert_eq!(dom.matches("<svg").count(), 5, "{dom}");
+    assert!(dom.matches("<rect").count() > 40);
+    assert!(dom.contains("<polygon") && dom.contains("<polyline"));
+    assert!(dom.matches("<circle").count() >= 12);
+
+    let (width, height, colours, ink) = picture_stats(&rendered.png);
+    assert_eq!((width, height), (1200, 2000));
+    assert!(colours > 50, "only {colours} colours: a blank page?");
+    assert!(ink > 0.1, "only {:.1}% of the page is drawn", ink * 100.0);
+}
