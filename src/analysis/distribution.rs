@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn merge_equals_adding() {
-        let (mut a, mut b, mut all) = Default::default();
+        let (mut a, mut b, mut all): (Distribution, Distribution, Distribution) =
+            Default::default();
         for v in 0..30_000u64 {
             let x = v * 13 % 997;
             if v % 3 == 0 { &mut a } else { &mut b }.add(x);
