@@ -22,10 +22,12 @@
 //! ```
 
 pub mod charts;
+mod report;
 
 use std::fmt::Write as _;
 
 use charts::{Figure, Swatch};
+pub use report::report_html;
 
 /// `text` escaped for HTML text and for quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -347,6 +349,7 @@ th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);verti
 th{background:var(--bg);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13px}
+tr.info td{background:var(--bg);font-weight:600}
 tr.warn td{background:#fff6e0}
 tr.alert td{background:#fde8e8}
 .notice{padding:8px 12px;border-radius:6px;border-left:4px solid}
