@@ -12,8 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use ragtrace::analysis::html::charts::{self, BandPoint, Mark, Series, Threshold, Unit};
-use ragtrace::analysis::html::{Level, Page, Table};
+use ragtrace::analysis::html::{Level, Page, Table, report_html};
+use ragtrace::analysis::{ReportOptions, report};
+use ragtrace::pricing::{Cost, PriceRequest, Usd};
+use ragtrace::store::Store;
+use ragtrace::store::ingest::{IngestOptions, ingest_file};
 
 /// Markup that would run or inject if a name reached the page unescaped.
 const SCRIPT: &str = "<script>document.title='pwned'</script>";
@@ -279,4 +285,251 @@ fn every_chart_kind_is_drawn_and_hostile_names_stay_text() {
     assert_eq!((width, height), (1200, 2000));
     assert!(colours > 50, "only {colours} colours: a blank page?");
     assert!(ink > 0.1, "only {:.1}% of the page is drawn", ink * 100.0);
+}
+
+/// A small deterministic generator (no dependency, same data every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// A number in `[low, high)`.
+    fn range(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low)
+    }
+}
+
+/// 2025-11-28T00:00:00Z in nanoseconds.
+const T0: u64 = 1_764_288_000_000_000_000;
+const SEC: u64 = 1_000_000_000;
+
+fn kv_str(key: &str, value: &str) -> serde_json::Value {
+    serde_json::json!({"key": key, "value": {"stringValue": value}})
+}
+
+fn kv_int(key: &str, value: u64) -> serde_json::Value {
+    serde_json::json!({"key": key, "value": {"intValue": value.to_string()}})
+}
+
+/// Two days of RAG requests as OTLP JSON (the Collector's file exporter
+/// format, GenAI semantic-convention keys), one request per line. With
+/// `hostile`, some request, user and model names are markup.
+fn collector_file(hostile: bool) -> String {
+    let mut rng = Lcg(7);
+    let mut out = String::new();
+    let evil = format!("{SCRIPT}{IMG}");
+    for hour in 0..48u64 {
+        // Busier in the day, as a service is.
+        let busy = matches!(hour % 24, 8..=18);
+        let n = if busy {
+            rng.range(3, 7)
+        } else {
+            rng.range(0, 3)
+        };
+        for k in 0..n {
+            let start = T0 + hour * 3600 * SEC + rng.range(0, 3500) * SEC;
+            let trace = format!("{:016x}{:016x}", hour + 1, k + 1 + (rng.next() << 8));
+            let span_id = |i: u64| format!("{:08x}{:08x}", hour * 16 + k + 1, i);
+            let name = match (hostile, rng.range(0, 10)) {
+                (true, 0) => evil.as_str(),
+                (_, 0..=6) => "answer",
+                _ => "search",
+            };
+            let user = if hostile && k == 1 {
+                evil.clone()
+            } else {
+                format!("u-{}", rng.range(1, 9))
+            };
+            let model = match (hostile, rng.range(0, 20)) {
+                (true, 0..=1) => evil.as_str(),
+                (_, 2..=4) => "gpt-4.1",
+                (_, 5) => "local-llama",
+                _ => "gpt-4o-mini",
+            };
+            let embed_ms = rng.range(20, 60);
+            let retrieve_ms = rng.range(30, 120);
+            let chat_ms = rng.range(600, 2400) + if model == "gpt-4.1" { 1500 } else { 0 };
+            let e0 = start + 2_000_000;
+            let r0 = e0 + embed_ms * 1_000_000;
+            let c0 = r0 + retrieve_ms * 1_000_000 + 3_000_000;
+            let end = c0 + chat_ms * 1_000_000;
+            let failed = rng.range(0, 40) == 0;
+            let top = 0.70 + rng.range(0, 25) as f64 / 100.0;
+            let docs = format!(
+                r#"[{{"id":"doc-{}","score":{top:.2}}},{{"id":"doc-{}","score":{:.2}}}]"#,
+                rng.range(1, 40),
+                rng.range(1, 40),
+                top - 0.05
+            );
+            let span = |id: u64, name: &str, s: u64, e: u64, attrs: Vec<serde_json::Value>| {
+                let mut span = serde_json::json!({
+                    "traceId": trace, "spanId": span_id(id), "name": name, "kind": 1,
+                    "startTimeUnixNano": s.to_string(), "endTimeUnixNano": e.to_string(),
+                    "attributes": attrs, "status": {}
+                });
+                if id > 1 {
+                    span["parentSpanId"] = span_id(1).into();
+                }
+                span
+            };
+            let mut chat = span(
+                4,
+                &format!("chat {model}"),
+                c0,
+                end,
+                vec![
+                    kv_str("gen_ai.operation.name", "chat"),
+                    kv_str("gen_ai.provider.name", "openai"),
+                    kv_str("gen_ai.request.model", model),
+                    kv_int("gen_ai.usage.input_tokens", rng.range(800, 3200)),
+                    kv_int("gen_ai.usage.output_tokens", rng.range(40, 420)),
+                ],
+            );
+            if failed {
+                chat["status"] = serde_json::json!({"code": 2, "message": "upstream 503"});
+            }
+            let spans = vec![
+                span(
+                    1,
+                    name,
+                    start,
+                    end + 1_000_000,
+                    vec![kv_str("user.id", &user), kv_str("session.id", "s-1")],
+                ),
+                span(
+                    2,
+                    "embeddings text-embedding-3-small",
+                    e0,
+                    e0 + embed_ms * 1_000_000,
+                    vec![
+                        kv_str("gen_ai.operation.name", "embeddings"),
+                        kv_str("gen_ai.provider.name", "openai"),
+                        kv_str("gen_ai.request.model", "text-embedding-3-small"),
+                        kv_int("gen_ai.usage.input_tokens", rng.range(8, 60)),
+                    ],
+                ),
+                span(
+                    3,
+                    "retrieval kb",
+                    r0,
+                    r0 + retrieve_ms * 1_000_000,
+                    vec![
+                        kv_str("gen_ai.operation.name", "retrieval"),
+                        kv_str("gen_ai.data_source.id", "kb"),
+                        kv_str("gen_ai.retrieval.documents", &docs),
+                    ],
+                ),
+                chat,
+            ];
+            let line = serde_json::json!({"resourceSpans": [{
+                "resource": {"attributes": [kv_str("service.name", "rag-api")]},
+                "scopeSpans": [{"scope": {"name": "rag"}, "spans": spans}]
+            }]});
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Prices per million tokens, input and output; `local-llama` has none.
+fn pricer(request: &PriceRequest<'_>) -> Cost {
+    let (input, output) = match request.model {
+        "gpt-4o-mini" => ("0.15", "0.60"),
+        "gpt-4.1" => ("2", "8"),
+        "text-embedding-3-small" => ("0.02", "0"),
+        "local-llama" => return Cost::unpriced(),
+        _ => ("1.10", "4.40"),
+    };
+    let rate = |s: &str| s.parse::<Usd>().unwrap();
+    let u = request.usage;
+    Cost::from_parts(
+        rate(input).per_million_tokens(u.uncached_input_tokens()),
+        Usd::ZERO,
+        Usd::ZERO,
+        rate(output).per_million_tokens(u.visible_output_tokens()),
+        Usd::ZERO,
+    )
+}
+
+/// A store filled by ingesting [`collector_file`].
+fn ingested_store(dir: &Path, hostile: bool) -> Store {
+    let file = dir.join("collector.jsonl");
+    std::fs::write(&file, collector_file(hostile)).unwrap();
+    let mut store = Store::open(dir.join("traces.db")).unwrap();
+    let options = IngestOptions::new().pricer(Arc::new(pricer));
+    let ingested = ingest_file(&file, &mut store, &options).unwrap();
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    assert!(ingested.requests > 100, "{}", ingested.requests);
+    store
+}
+
+#[test]
+fn a_cost_report_page_draws_its_charts_and_shows_exact_money() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingested_store(dir.path(), false);
+    let result = report(&store, &ReportOptions::new()).unwrap();
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, report_html(&result)).unwrap();
+    let rendered = render(&browser, &file);
+    let dom = &rendered.dom;
+
+    assert!(dom.contains("<title>ragtrace cost report</title>"));
+    // Cost over time by model and by step, the histogram, latency by step.
+    assert_eq!(dom.matches("<svg").count(), 4, "{dom}");
+    assert!(dom.matches("<rect").count() > 100);
+    for name in [
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "text-embedding-3-small",
+        "chat",
+        "retrieval",
+    ] {
+        assert!(dom.contains(name), "{name} missing");
+    }
+    // Money exactly as the result holds it.
+    let total = result.total.totals.cost;
+    assert!(!total.is_zero());
+    assert!(
+        dom.contains(&format!("${total}")),
+        "total ${total} not shown"
+    );
+    // The unpriced model is named, and its cost is not taken as zero.
+    assert!(dom.contains("Unpriced models") && dom.contains("local-llama"));
+
+    let (_, _, colours, ink) = picture_stats(&rendered.png);
+    assert!(colours > 50, "only {colours} colours: a blank page?");
+    assert!(ink > 0.1, "only {:.1}% of the page is drawn", ink * 100.0);
+}
+
+#[test]
+fn names_from_traces_that_look_like_markup_stay_text_in_a_report() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingested_store(dir.path(), true);
+    for options in [
+        ReportOptions::new(),
+        ReportOptions::new().group_by(ragtrace::analysis::GroupBy::Name),
+        ReportOptions::new().group_by(ragtrace::analysis::GroupBy::User),
+    ] {
+        let result = report(&store, &options).unwrap();
+        let file = dir.path().join("hostile.html");
+        std::fs::write(&file, report_html(&result)).unwrap();
+        let dom = render(&browser, &file).dom;
+        assert!(
+            dom.contains("<title>ragtrace cost report</title>"),
+            "a script ran"
+        );
+        assert_eq!(dom.matches("<script").count(), 0, "{dom}");
+        assert_eq!(dom.matches("<img").count(), 0, "{dom}");
+        assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+        assert_eq!(dom.matches("<svg").count(), 4);
+    }
 }

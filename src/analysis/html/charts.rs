@@ -287,7 +287,9 @@ fn time_ticks(start: f64, end: f64) -> (Vec<f64>, f64) {
         .unwrap_or_else(|| (span / 7.0 / 86_400.0).ceil() * 86_400.0);
     let mut ticks = Vec::new();
     let mut tick = (start / step).ceil() * step;
-    while tick <= end && ticks.len() < 64 {
+    // A label centred on the right edge would be cut off.
+    let last = end - span * 0.06;
+    while tick <= last && ticks.len() < 64 {
         ticks.push(tick);
         tick += step;
     }
