@@ -485,12 +485,13 @@ fn x_extent(bins: &[(f64, f64, f64)]) -> (f64, f64) {
 
 /// Two distributions over the same bins, side by side in each bin, as
 /// shares of their own totals (so samples of different sizes compare):
-/// the baseline and the latest window of a drift report.
+/// the baseline and the latest window of a drift report. The values may
+/// be counts or fractions; each side is scaled to sum to one.
 pub fn paired_histogram(
     description: &str,
     edges: &[f64],
-    first: (&str, &[u64]),
-    second: (&str, &[u64]),
+    first: (&str, &[f64]),
+    second: (&str, &[f64]),
     unit: Unit,
 ) -> Figure {
     let legend = vec![
@@ -505,19 +506,20 @@ pub fn paired_histogram(
             swatch: Swatch::Box,
         },
     ];
-    let shares = |counts: &[u64]| -> Vec<f64> {
-        let total: u64 = counts.iter().sum();
-        counts
+    let shares = |values: &[f64]| -> Vec<f64> {
+        let total: f64 = values.iter().filter(|v| v.is_finite() && **v > 0.0).sum();
+        values
             .iter()
-            .map(|c| {
-                if total == 0 {
-                    0.0
+            .map(|v| {
+                if total > 0.0 && v.is_finite() && *v > 0.0 {
+                    v / total
                 } else {
-                    *c as f64 / total as f64
+                    0.0
                 }
             })
             .collect()
     };
+
     let (a, b) = (shares(first.1), shares(second.1));
     draw(description, legend, |root| {
         root.fill(&WHITE)?;
