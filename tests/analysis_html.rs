@@ -241,17 +241,21 @@ fn every_chart_page(hostile: &str) -> String {
     );
     page.figure("Top-score PSI per window", &figure);
     let edges: Vec<f64> = (0..=20).map(|i| i as f64 * 0.05).collect();
-    let baseline = [
+    let baseline: Vec<f64> = [
         0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 14, 20, 25, 30, 22, 12, 6, 3, 1, 0,
-    ];
-    let latest = [
+    ]
+    .map(f64::from)
+    .to_vec();
+    let latest: Vec<f64> = [
         0, 0, 0, 0, 1, 3, 6, 12, 18, 20, 16, 10, 6, 3, 1, 0, 0, 0, 0, 0,
-    ];
+    ]
+    .map(f64::from)
+    .to_vec();
     let figure = charts::paired_histogram(
         "Top scores, baseline and latest window",
         &edges,
-        ("baseline", &baseline),
-        (hostile, &latest),
+        ("baseline", &baseline[..]),
+        (hostile, &latest[..]),
         Unit::Number,
     );
     page.figure("Top-score distribution", &figure);
