@@ -931,8 +931,8 @@ mod tests {
             paired_histogram(
                 "p",
                 &[0.0, 0.5, 1.0],
-                ("baseline", &[3, 4]),
-                ("latest", &[1, 9]),
+                ("baseline", &[3.0, 4.0][..]),
+                ("latest", &[1.0, 9.0][..]),
                 Unit::Number,
             ),
             band_line(

@@ -77,6 +77,7 @@ pub struct Table {
     headers: Vec<String>,
     numeric: Vec<bool>,
     mono: Vec<bool>,
+    nowrap: Vec<bool>,
     rows: Vec<(Option<Level>, Vec<String>)>,
 }
 
@@ -93,6 +94,7 @@ impl Table {
             headers,
             numeric: vec![false; n],
             mono: vec![false; n],
+            nowrap: vec![false; n],
             rows: Vec::new(),
         }
     }
@@ -108,6 +110,14 @@ impl Table {
     /// Shows column `index` in a monospaced font (trace ids).
     pub fn mono(mut self, index: usize) -> Table {
         if let Some(flag) = self.mono.get_mut(index) {
+            *flag = true;
+        }
+        self
+    }
+
+    /// Keeps column `index` on one line (dates, times).
+    pub fn nowrap(mut self, index: usize) -> Table {
+        if let Some(flag) = self.nowrap.get_mut(index) {
             *flag = true;
         }
         self
@@ -146,15 +156,25 @@ impl Table {
     }
 
     fn write(&self, out: &mut String) {
-        let class = |i: usize| match (
-            self.numeric.get(i).copied().unwrap_or(false),
-            self.mono.get(i).copied().unwrap_or(false),
-        ) {
-            (true, true) => " class=\"num mono\"",
-            (true, false) => " class=\"num\"",
-            (false, true) => " class=\"mono\"",
-            (false, false) => "",
-        };
+        let classes: Vec<String> = (0..self.headers.len())
+            .map(|i| {
+                let names: Vec<&str> = [
+                    (&self.numeric, "num"),
+                    (&self.mono, "mono"),
+                    (&self.nowrap, "nowrap"),
+                ]
+                .iter()
+                .filter(|(flags, _)| flags.get(i).copied().unwrap_or(false))
+                .map(|(_, name)| *name)
+                .collect();
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" class=\"{}\"", names.join(" "))
+                }
+            })
+            .collect();
+        let class = |i: usize| classes.get(i).map_or("", String::as_str);
         out.push_str("<div class=\"table\"><table>\n<thead><tr>");
         for (i, header) in self.headers.iter().enumerate() {
             let _ = write!(out, "<th{}>{}</th>", class(i), escape(header));
@@ -339,15 +359,16 @@ figure{margin:12px 0 18px}
 figcaption{font-weight:600;margin-bottom:4px}
 figure svg{display:block;width:100%;height:auto;max-width:900px}
 .legend{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:13px;color:#444}
-.legend li{display:flex;align-items:center;gap:6px;overflow-wrap:anywhere}
+.legend li{display:flex;align-items:center;gap:6px;overflow-wrap:anywhere;min-width:0}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;flex:none}
 .swatch.line{height:3px;width:16px}
 .swatch.dot{border-radius:50%}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:6px 0}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{background:var(--bg);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.nowrap{white-space:nowrap}
 .mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13px}
 tr.info td{background:var(--bg);font-weight:600}
 tr.warn td{background:#fff6e0}

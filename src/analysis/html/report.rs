@@ -229,6 +229,7 @@ pub fn report_html(report: &Report) -> String {
             "Steps",
         ])
         .mono(0)
+        .nowrap(1)
         .numeric(4)
         .numeric(5);
         for top in &report.top_requests {
