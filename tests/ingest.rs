@@ -330,3 +330,19 @@ fn the_cli_prices_with_the_built_in_table_and_reports_bad_lines() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr.contains("missing.jsonl"), "{stderr}");
 }
+
+#[test]
+fn progress_is_told_the_bytes_read_up_to_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("collector.jsonl");
+    std::fs::write(&file, COLLECTOR_FILE).unwrap();
+    let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let log = seen.clone();
+    let options = IngestOptions::new().progress(move |read| log.lock().unwrap().push(read));
+    let mut store = Store::open(dir.path().join("progress.db")).unwrap();
+    ingest_file(&file, &mut store, &options).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), COLLECTOR_FILE.lines().count(), "once a line");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(COLLECTOR_FILE.len() as u64)));
+}

@@ -230,14 +230,17 @@ mod tests {
 
     #[test]
     fn merge_equals_adding() {
-        let (mut a, mut b, mut all): (Distribution, Distribution, Distribution) =
-            Default::default();
+        let (mut a, mut b, mut all) = (
+            Distribution::default(),
+            Distribution::default(),
+            Distribution::default(),
+        );
         for v in 0..30_000u64 {
             let x = v * 13 % 997;
             if v % 3 == 0 { &mut a } else { &mut b }.add(x);
-            Distribution::add(&mut all, x);
+            all.add(x);
         }
-        let mut merged: Distribution = a;
+        let mut merged = a;
         merged.merge(&b);
         assert_eq!(merged.count(), all.count());
         assert_eq!(merged.sum(), all.sum());

@@ -28,14 +28,16 @@ mod retrievals;
 mod source;
 mod sqlite;
 mod totals;
+mod tree;
 
 pub use distribution::Distribution;
 pub use range::{ParseTimeError, TimeRange, parse_time};
 pub use report::{
     Amount, CostSpread, GroupBy, GroupRow, Histogram, LatencySpread, Report, ReportOptions,
-    StepCost, TimeBucket, TopRequest, UnpricedModel, report,
+    StepCost, TimeBucket, TopRequest, UnpricedModel, report, report_with_progress,
 };
 pub use requests::{RequestFilter, RequestRow, list_requests, request_span};
 pub use retrievals::RetrievalFact;
 pub use source::{AnalysisError, TraceSource, resolve_trace};
 pub use totals::{CostByKind, Tokens, Totals};
+pub use tree::{Evaluation, PromptDetail, RetrievalDetail, TraceTree, TreeNode, build_tree, show};

@@ -98,14 +98,14 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<SystemTime, ParseTimeEr
         return Ok(now);
     }
     if let Ok(timestamp) = input.parse::<jiff::Timestamp>() {
-        return SystemTime::try_from(timestamp).map_err(|_| bad("it is out of range"));
+        return Ok(SystemTime::from(timestamp));
     }
     if let Ok(date) = input.parse::<jiff::civil::Date>() {
         let timestamp = date
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map_err(|_| bad("it is out of range"))?
             .timestamp();
-        return SystemTime::try_from(timestamp).map_err(|_| bad("it is out of range"));
+        return Ok(SystemTime::from(timestamp));
     }
     let back = parse_duration(input).ok_or_else(|| bad("it is not a date or a duration"))?;
     now.checked_sub(back)

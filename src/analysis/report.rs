@@ -184,7 +184,8 @@ pub struct GroupRow {
     pub requests: u64,
     /// Sums over the group's spans.
     pub totals: Totals,
-    /// Cost per unit: per request, or per span for step, model and provider.
+    /// Cost per unit: per request, or per model call (spans with a cost
+    /// status; an unpriced call counts as zero) for step, model and provider.
     pub cost: CostSpread,
     /// Latency per unit: request duration, or span duration.
     pub latency: LatencySpread,
@@ -259,7 +260,8 @@ pub struct Report {
     pub range: TimeRange,
     /// The grouping.
     pub group_by: GroupBy,
-    /// Groups by cost, largest first; their totals add up to `total`.
+    /// Groups by cost, largest first (days and hours in time order, steps
+    /// in pipeline order); their totals add up to `total`.
     pub groups: Vec<GroupRow>,
     /// Every request, as one group.
     pub total: GroupRow,
@@ -304,11 +306,28 @@ impl Report {
 
 /// Builds the report `options` ask for.
 pub fn report(source: &dyn TraceSource, options: &ReportOptions) -> Result<Report, AnalysisError> {
+    report_with_progress(source, options, &mut |_| {})
+}
+
+/// [`report`], telling `progress` how many spans it has read so far (every
+/// few thousand spans), for a progress bar over a large store.
+pub fn report_with_progress(
+    source: &dyn TraceSource,
+    options: &ReportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, AnalysisError> {
     let mut builder = Builder::new(options);
+    let (mut read, mut told) = (0_u64, 0_u64);
     source.traces(&options.range, &mut |spans| {
         builder.add_trace(spans);
+        read += spans.len() as u64;
+        if read - told >= 4_096 {
+            told = read;
+            progress(read);
+        }
         ControlFlow::Continue(())
     })?;
+    progress(read);
     Ok(builder.finish())
 }
 
@@ -374,7 +393,7 @@ struct Builder<'o> {
     seq: u64,
     unpriced: BTreeMap<String, (u64, u64)>,
     /// Bucket start (ns) to (requests, cost by model, cost by step).
-    timeline: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
+    timeline: BTreeMap<i64, Bucket>,
     first_ns: i64,
     last_ns: i64,
 }
@@ -456,7 +475,9 @@ impl<'o> Builder<'o> {
                 let acc = self.group(key);
                 acc.count_request(trace);
                 acc.totals.add_span(span);
-                acc.cost.add(span.cost.map_or(0, non_negative));
+                if span.cost_status.is_some() {
+                    acc.cost.add(span.cost.map_or(0, non_negative));
+                }
                 acc.latency.add(nanos(span.duration));
             }
         } else {
@@ -482,7 +503,9 @@ impl<'o> Builder<'o> {
                 let acc = self.steps.entry(step.to_owned()).or_default();
                 acc.count_request(trace);
                 acc.totals.add_span(span);
-                acc.cost.add(span.cost.map_or(0, non_negative));
+                if span.cost_status.is_some() {
+                    acc.cost.add(span.cost.map_or(0, non_negative));
+                }
                 acc.latency.add(nanos(span.duration));
             }
             if let Some(model) = &span.model {
@@ -556,8 +579,10 @@ impl<'o> Builder<'o> {
                 .then(b.requests.cmp(&a.requests))
                 .then(ka.cmp(kb))
         });
-        if matches!(self.options.group_by, GroupBy::Day | GroupBy::Hour) {
-            rows.sort_by(|(ka, _), (kb, _)| ka.cmp(kb));
+        match self.options.group_by {
+            GroupBy::Day | GroupBy::Hour => rows.sort_by(|(ka, _), (kb, _)| ka.cmp(kb)),
+            GroupBy::Step => rows.sort_by_key(|(k, _)| step_order(k)),
+            _ => {}
         }
         let mut other = self.overflow;
         let mut other_keys = self.overflow_keys;
@@ -634,14 +659,13 @@ impl<'o> Builder<'o> {
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 
+/// A timeline bucket being summed: requests, cost by model, cost by step.
+type Bucket = (u64, HashMap<String, Usd>, HashMap<String, Usd>);
+
 /// Merges hourly buckets into buckets of `width` and keeps the eight
 /// costliest models per bucket (the rest as `(other)`).
-fn timeline(
-    hourly: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)>,
-    width: i64,
-) -> Vec<TimeBucket> {
-    let mut merged: BTreeMap<i64, (u64, HashMap<String, Usd>, HashMap<String, Usd>)> =
-        BTreeMap::new();
+fn timeline(hourly: BTreeMap<i64, Bucket>, width: i64) -> Vec<TimeBucket> {
+    let mut merged: BTreeMap<i64, Bucket> = BTreeMap::new();
     for (start, (requests, models, steps)) in hourly {
         let bucket = merged.entry(start.div_euclid(width) * width).or_default();
         bucket.0 += requests;

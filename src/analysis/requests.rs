@@ -31,7 +31,8 @@ pub struct RequestFilter {
     pub session: Option<String>,
     /// The root's name (route, workflow).
     pub name: Option<String>,
-    /// Requests with a span of this model.
+    /// Requests with a span of this model or one of its dated snapshots
+    /// (`gpt-4o-mini` matches `gpt-4o-mini-2024-07-18`).
     pub model: Option<String>,
     /// Requests whose known cost is at least this.
     pub min_cost: Option<Usd>,
@@ -122,12 +123,22 @@ impl RequestFilter {
             return false;
         }
         if let Some(model) = &self.model
-            && !spans.iter().any(|s| s.model.as_deref() == Some(model))
+            && !spans
+                .iter()
+                .any(|s| s.model.as_deref().is_some_and(|m| same_model(m, model)))
         {
             return false;
         }
         true
     }
+}
+
+/// `true` if `stored` is `wanted` or a snapshot of it (`wanted-...`).
+fn same_model(stored: &str, wanted: &str) -> bool {
+    stored == wanted
+        || stored
+            .strip_prefix(wanted)
+            .is_some_and(|rest| rest.starts_with('-'))
 }
 
 /// One request: its root, and the sums over all its spans.

@@ -247,13 +247,17 @@ fn step(a: &Attributes) -> Option<String> {
 
 /// Which pricing step a span's usage belongs to; `None` for steps that are
 /// not model calls.
-fn priced_step(step: Option<&str>) -> Option<StepKind> {
+pub(crate) fn priced_step(step: Option<&str>) -> Option<StepKind> {
     match step {
         Some("embeddings") => Some(StepKind::Embeddings),
         Some("chat") | None => Some(StepKind::Chat),
         _ => None,
     }
 }
+
+/// [`priced_step`] as SQL over the `step` column: the rows it prices.
+#[cfg(feature = "store")]
+pub(crate) const PRICED_STEP_SQL: &str = "(step IS NULL OR step IN ('chat', 'embeddings'))";
 
 /// Tokens under any of the known names, normalized to ragtrace's inclusive
 /// convention (all producers listed report inclusive input counts).

@@ -9,7 +9,8 @@
 //!   and prices spans that carry usage but no cost.
 //! - [`Store`] (feature `store`) is the SQLite file: a versioned schema with
 //!   migrations, WAL mode, batched writes (one transaction per batch) and
-//!   readers by trace, by time range and filters, and per-trace summaries.
+//!   readers by trace, by time range and filters, and per-trace summaries;
+//!   [`Store::reprice`] prices stored spans again with today's tables.
 //! - [`ingest`] (feature `ingest`) turns OTLP (protobuf or JSON, including
 //!   the Collector's file exporter output) into records.
 //!
@@ -29,6 +30,8 @@ mod error;
 #[cfg(feature = "store")]
 mod read;
 #[cfg(feature = "store")]
+mod reprice;
+#[cfg(feature = "store")]
 mod schema;
 
 #[cfg(feature = "ingest")]
@@ -46,5 +49,7 @@ pub use db::Store;
 pub use error::StoreError;
 #[cfg(feature = "store")]
 pub use read::{SpanQuery, TraceSummary};
+#[cfg(feature = "store")]
+pub use reprice::{ModelReprice, RepriceProgress, RepriceReport};
 #[cfg(feature = "store")]
 pub use schema::SCHEMA_VERSION;

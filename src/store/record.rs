@@ -345,14 +345,20 @@ pub enum CostSource {
     /// The span had usage but no cost, and ragtrace priced it at the span's
     /// start time when it was stored.
     Pricer,
+    /// `ragtrace reprice` (`Store::reprice`)
+    /// recomputed it from the stored usage, at the span's start time, with
+    /// the price tables of that run; whatever the span carried before is
+    /// replaced.
+    Repriced,
 }
 
 impl CostSource {
-    /// `span` or `pricer`.
+    /// `span`, `pricer` or `repriced`.
     pub const fn as_str(self) -> &'static str {
         match self {
             CostSource::Span => "span",
             CostSource::Pricer => "pricer",
+            CostSource::Repriced => "repriced",
         }
     }
 
@@ -361,6 +367,7 @@ impl CostSource {
         match text {
             "span" => Some(CostSource::Span),
             "pricer" => Some(CostSource::Pricer),
+            "repriced" => Some(CostSource::Repriced),
             _ => None,
         }
     }
@@ -373,5 +380,19 @@ pub(crate) fn parse_cost_status(text: &str) -> Option<CostStatus> {
         "partial" => Some(CostStatus::Partial),
         "unpriced" => Some(CostStatus::Unpriced),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_sources_read_back_as_written() {
+        for source in [CostSource::Span, CostSource::Pricer, CostSource::Repriced] {
+            assert_eq!(CostSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(CostSource::Repriced.as_str(), "repriced");
+        assert_eq!(CostSource::parse("Repriced"), None);
     }
 }

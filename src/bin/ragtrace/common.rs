@@ -17,11 +17,18 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens the store for reading. A missing file is an error (reading
-    /// never creates a store); a store written by an older ragtrace is
-    /// migrated first.
+    /// Opens the store for reading. A missing file or one with no spans is
+    /// an error (reading never creates a store); a store written by an
+    /// older ragtrace is migrated first.
     pub fn open(&self) -> anyhow::Result<Store> {
-        open_existing(&self.db)
+        let store = open_existing(&self.db)?;
+        if store.count()? == 0 {
+            return Err(ragtrace::analysis::AnalysisError::Empty {
+                source_name: self.db.display().to_string(),
+            }
+            .into());
+        }
+        Ok(store)
     }
 }
 
@@ -62,4 +69,44 @@ impl RangeArgs {
             SystemTime::now(),
         )?)
     }
+}
+
+/// How a reading command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people (fits 80 columns, or `COLUMNS`).
+    Table,
+    /// JSON; money as exact decimal strings.
+    Json,
+    /// CSV, one row per group; money as exact decimals.
+    Csv,
+}
+
+/// Prints `value` as pretty JSON to stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    emit(&text)
+}
+
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an
+/// error: `main` exits quietly on a broken pipe.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `true` if `error` is a write to a closed pipe.
+pub fn broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
 }

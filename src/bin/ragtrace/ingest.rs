@@ -7,6 +7,8 @@ use anyhow::Context as _;
 use ragtrace::store::Store;
 use ragtrace::store::ingest::{IngestOptions, ingest_file};
 
+use crate::progress::Unit;
+
 /// Reads OTLP JSON files (one ExportTraceServiceRequest per line, as the
 /// OpenTelemetry Collector's file exporter writes them) into the store.
 /// Malformed lines are reported with their line number and skipped.
@@ -23,6 +25,8 @@ pub struct Args {
     /// Spans written per transaction.
     #[arg(long, default_value_t = 10_000)]
     batch: usize,
+    #[command(flatten)]
+    quiet: crate::progress::QuietArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -34,8 +38,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut malformed = 0;
     let mut spans = 0;
     for path in &args.files {
-        let report = ingest_file(path, &mut store, &options)
-            .with_context(|| format!("ingesting {}", path.display()))?;
+        // A bar by bytes read; a file whose size is unknown gets none.
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bar = args
+            .quiet
+            .bar(size, Unit::Bytes, path.display().to_string());
+        let shown = bar.clone();
+        let file_options = options
+            .clone()
+            .progress(move |read| shown.set_position(read));
+        let result = ingest_file(path, &mut store, &file_options);
+        bar.finish_and_clear();
+        let report = result.with_context(|| format!("ingesting {}", path.display()))?;
         spans += report.spans;
         malformed += report.error_count;
         println!(

@@ -11,10 +11,17 @@ mod common;
 mod ingest;
 mod prices;
 mod pricing_args;
+mod progress;
+mod report;
+mod reprice;
+mod requests;
 mod serve;
+mod show;
+mod text;
 mod tokens;
 
-/// ragtrace: model prices, token counts, and OTLP traces into the trace store.
+/// ragtrace: read RAG traces back (requests, show, report), model prices,
+/// token counts, and OTLP traces into the trace store.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
 struct Cli {
@@ -24,6 +31,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List the latest requests (to find a trace id).
+    Requests(requests::Args),
+    /// Show one request as a tree with a waterfall.
+    Show(show::Args),
+    /// Report cost, tokens and latency, grouped.
+    Report(report::Args),
     /// Look up, list, check and import model prices.
     Prices(prices::Args),
     /// Count the tokens of a text or chat prompt for a model.
@@ -32,18 +45,25 @@ enum Command {
     Ingest(ingest::Args),
     /// Receive OTLP/HTTP traces on 127.0.0.1:4318 and write them to the store.
     Serve(serve::Args),
+    /// Recompute stored costs with the current price tables.
+    Reprice(reprice::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Requests(args) => requests::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Report(args) => report::run(args),
         Command::Prices(args) => prices::run(args),
         Command::Tokens(args) => tokens::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Reprice(args) => reprice::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if common::broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

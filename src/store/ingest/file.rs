@@ -12,6 +12,9 @@ use crate::store::{SpanRecord, Store, StoreError};
 /// How many malformed lines a report lists; the rest are only counted.
 const LISTED_ERRORS: usize = 100;
 
+/// Called as an input is read, with the bytes of it read so far.
+pub type IngestProgress = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// Settings of an ingest run.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -20,6 +23,9 @@ pub struct IngestOptions {
     pub pricer: Option<Arc<dyn Pricer>>,
     /// Spans written per transaction.
     pub batch_spans: usize,
+    /// Told the bytes of the input read so far, after each line (for a
+    /// progress bar; compare with the file's size).
+    pub progress: Option<IngestProgress>,
 }
 
 impl Default for IngestOptions {
@@ -27,6 +33,7 @@ impl Default for IngestOptions {
         IngestOptions {
             pricer: None,
             batch_spans: 10_000,
+            progress: None,
         }
     }
 }
@@ -36,6 +43,7 @@ impl std::fmt::Debug for IngestOptions {
         f.debug_struct("IngestOptions")
             .field("pricer", &self.pricer.is_some())
             .field("batch_spans", &self.batch_spans)
+            .field("progress", &self.progress.is_some())
             .finish()
     }
 }
@@ -55,6 +63,13 @@ impl IngestOptions {
     /// Spans written per transaction (at least 1).
     pub fn batch_spans(mut self, spans: usize) -> Self {
         self.batch_spans = spans.max(1);
+        self
+    }
+
+    /// Calls `progress` with the bytes of the input read so far, after
+    /// each line.
+    pub fn progress(mut self, progress: impl Fn(u64) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
         self
     }
 }
@@ -145,6 +160,7 @@ pub fn ingest_reader(
     let mut pending: Vec<SpanRecord> = Vec::new();
     let mut line = Vec::new();
     let mut number = 0_u64;
+    let mut consumed = 0_u64;
     loop {
         line.clear();
         let read = reader
@@ -155,6 +171,10 @@ pub fn ingest_reader(
             })?;
         if read == 0 {
             break;
+        }
+        consumed += read as u64;
+        if let Some(progress) = &options.progress {
+            progress(consumed);
         }
         number += 1;
         let text = line.trim_ascii();

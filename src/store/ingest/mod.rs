@@ -16,7 +16,9 @@ mod otlp;
 #[cfg(feature = "serve")]
 mod serve;
 
-pub use file::{IngestError, IngestOptions, IngestReport, LineError, ingest_file, ingest_reader};
+pub use file::{
+    IngestError, IngestOptions, IngestProgress, IngestReport, LineError, ingest_file, ingest_reader,
+};
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 pub use otlp::{Converted, DecodeError, RejectedSpan, convert, decode_json, decode_protobuf};
 #[cfg(feature = "serve")]
