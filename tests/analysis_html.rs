@@ -6,7 +6,7 @@
 //!
 //! Without Chromium the tests say so and skip, except in CI (`CI` set),
 //! where a missing browser fails them: `.ci/run` installs it.
-#![cfg(feature = "html")]
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -536,4 +536,47 @@ fn names_from_traces_that_look_like_markup_stay_text_in_a_report() {
         assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
         assert_eq!(dom.matches("<svg").count(), 4);
     }
+}
+
+#[test]
+fn ragtrace_report_html_writes_the_page_and_still_prints_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(ingested_store(dir.path(), false));
+    let page = dir.path().join("out.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_ragtrace"))
+        .arg("report")
+        .arg("--db")
+        .arg(dir.path().join("traces.db"))
+        .arg("--html")
+        .arg(&page)
+        .env_remove("RAGTRACE_DB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("gpt-4o-mini"), "{stdout}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg").count(), 4);
+    // Self-contained: nothing is loaded from anywhere.
+    for remote in ["src=", "href=", "@import", "url("] {
+        assert!(!html.contains(remote), "{remote} in the page");
+    }
+
+    // A file that cannot be written is one clear error.
+    let output = Command::new(env!("CARGO_BIN_EXE_ragtrace"))
+        .arg("report")
+        .arg("--db")
+        .arg(dir.path().join("traces.db"))
+        .arg("--html")
+        .arg(dir.path().join("no/such/dir/out.html"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write"), "{stderr}");
+
+    let Some(browser) = chromium() else { return };
+    let dom = render(&browser, &page).dom;
+    assert_eq!(dom.matches("<svg").count(), 4);
 }
