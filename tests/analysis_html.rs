@@ -404,7 +404,11 @@ fn collector_file(hostile: bool) -> String {
                     name,
                     start,
                     end + 1_000_000,
-                    vec![kv_str("user.id", &user), kv_str("session.id", "s-1")],
+                    vec![
+                        kv_str("ragtrace.step", "request"),
+                        kv_str("user.id", &user),
+                        kv_str("session.id", "s-1"),
+                    ],
                 ),
                 span(
                     2,

@@ -357,7 +357,7 @@ h2{margin:0 0 10px;font-size:18px}
 .stats dd{margin:0;font-size:19px;font-weight:600;font-variant-numeric:tabular-nums}
 figure{margin:12px 0 18px}
 figcaption{font-weight:600;margin-bottom:4px}
-figure svg{display:block;width:100%;height:auto;max-width:900px}
+figure svg{display:block;width:100%;height:auto;max-width:980px}
 .legend{list-style:none;margin:0 0 4px;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:13px;color:#444}
 .legend li{display:flex;align-items:center;gap:6px;overflow-wrap:anywhere;min-width:0}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;flex:none}
