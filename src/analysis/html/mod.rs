@@ -5,7 +5,7 @@
 //! [`Page`] builds the document; every piece of text given to it is
 //! escaped, so names that come from traces (models, requests, users,
 //! collections) always show as text. Charts come from [`charts`] as
-//! [`Figure`](charts::Figure)s, whose SVG escapes its text in turn. The
+//! [`Figure`]s, whose SVG escapes its text in turn. The
 //! page also forbids scripts and remote loads with a Content Security
 //! Policy, as a second line of defence.
 //!
