@@ -584,3 +584,16 @@ fn ragtrace_report_html_writes_the_page_and_still_prints_the_table() {
     let dom = render(&browser, &page).dom;
     assert_eq!(dom.matches("<svg").count(), 4);
 }
+
+#[test]
+fn a_report_on_a_range_with_no_requests_is_a_page_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingested_store(dir.path(), false);
+    let range = ragtrace::analysis::TimeRange::between(Some(at(4_000_000_000)), None);
+    let result = report(&store, &ReportOptions::new().range(range)).unwrap();
+    assert_eq!(result.total.requests, 0);
+    let html = report_html(&result);
+    assert!(html.contains("No requests in this range."));
+    assert!(html.contains("2096-10-02 07:06:40 to now UTC"), "{html}");
+    assert!(html.ends_with("</html>\n"));
+}
