@@ -646,6 +646,29 @@ pub fn band_line(
             });
         }
     }
+    // A value far beyond the alert level would squash the band and the
+    // levels into the floor: past four times the highest level the scale
+    // stops, and such points sit on the top edge as triangles.
+    let top_level = thresholds
+        .iter()
+        .map(|t| t.value)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold(f64::NAN, f64::max);
+    let cap = Some(top_level * 4.0).filter(|cap| {
+        cap.is_finite()
+            && points
+                .iter()
+                .filter_map(|p| p.value)
+                .any(|v| v.is_finite() && v > *cap)
+    });
+    if let Some(cap) = cap {
+        legend.push(LegendEntry {
+            name: format!("above {} (drawn at the top)", unit.tick(cap)),
+            color: css(INK),
+            swatch: Swatch::Dot,
+        });
+    }
+    let shown = |v: f64| cap.map_or(v, |cap| v.min(cap));
     draw(description, legend, |root| {
         root.fill(&WHITE)?;
         let xs: Vec<f64> = points.iter().map(|p| secs(p.at)).collect();
@@ -661,7 +684,7 @@ pub fn band_line(
         };
         let values = points
             .iter()
-            .filter_map(|p| p.value)
+            .filter_map(|p| p.value.map(shown))
             .chain(
                 points
                     .iter()
@@ -730,12 +753,23 @@ pub fn band_line(
         }
         for run in runs(points, |p| p.value.is_some()) {
             chart.draw_series(LineSeries::new(
-                run.iter().filter_map(|p| p.value.map(|v| (secs(p.at), v))),
+                run.iter()
+                    .filter_map(|p| p.value.map(|v| (secs(p.at), shown(v)))),
                 PALETTE[0].stroke_width(2),
             ))?;
         }
         for point in points {
             let x = secs(point.at);
+            if let (Some(v), Some(cap)) = (point.value, cap)
+                && v > cap
+            {
+                chart.draw_series(std::iter::once(TriangleMarker::new(
+                    (x, cap),
+                    8,
+                    mark_color(point.mark).filled(),
+                )))?;
+                continue;
+            }
             match (point.value, point.mark) {
                 (Some(v), Mark::Normal) => {
                     chart.draw_series(std::iter::once(Circle::new(
@@ -911,6 +945,49 @@ mod tests {
         assert!(!svg.contains("<img"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"), "{svg}");
         assert!(svg.contains("<rect"), "{svg}");
+    }
+
+    #[test]
+    fn values_far_past_the_levels_sit_on_the_top_edge() {
+        let point = |h: u64, value: f64, mark: Mark| BandPoint {
+            at: at(1_764_460_800 + h * 3600),
+            value: Some(value),
+            band: Some((0.0, 0.1)),
+            mark,
+        };
+        let levels = [
+            Threshold {
+                name: "warn at 0.1".into(),
+                value: 0.1,
+                mark: Mark::Warn,
+            },
+            Threshold {
+                name: "alert at 0.25".into(),
+                value: 0.25,
+                mark: Mark::Alert,
+            },
+        ];
+        let figure = band_line(
+            "psi",
+            "PSI",
+            &[point(0, 0.02, Mark::Normal), point(1, 8.3, Mark::Alert)],
+            &levels,
+            Unit::Number,
+        );
+        let names: Vec<&str> = figure.legend().iter().map(|e| e.name.as_str()).collect();
+        assert!(names.contains(&"above 1 (drawn at the top)"), "{names:?}");
+        // The axis stops at the cap (plus padding), not at 8.3.
+        assert!(!figure.svg().contains(">\n8\n<"), "{}", figure.svg());
+        assert_eq!(figure.svg().matches("<polygon").count(), 2);
+
+        let calm = band_line(
+            "psi",
+            "PSI",
+            &[point(0, 0.02, Mark::Normal), point(1, 0.3, Mark::Alert)],
+            &levels,
+            Unit::Number,
+        );
+        assert!(calm.legend().iter().all(|e| !e.name.starts_with("above")));
     }
 
     #[test]
