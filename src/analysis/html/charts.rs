@@ -647,14 +647,15 @@ pub fn band_line(
         }
     }
     // A value far beyond the alert level would squash the band and the
-    // levels into the floor: past four times the highest level the scale
-    // stops, and such points sit on the top edge as triangles.
+    // levels into the floor: past five times the highest level the scale
+    // stops, and such points sit on the top edge as triangles. (KS D and
+    // JS never reach that with their usual levels; PSI has no ceiling.)
     let top_level = thresholds
         .iter()
         .map(|t| t.value)
         .filter(|v| v.is_finite() && *v > 0.0)
         .fold(f64::NAN, f64::max);
-    let cap = Some(top_level * 4.0).filter(|cap| {
+    let cap = Some(top_level * 5.0).filter(|cap| {
         cap.is_finite()
             && points
                 .iter()
@@ -975,7 +976,10 @@ mod tests {
             Unit::Number,
         );
         let names: Vec<&str> = figure.legend().iter().map(|e| e.name.as_str()).collect();
-        assert!(names.contains(&"above 1 (drawn at the top)"), "{names:?}");
+        assert!(
+            names.contains(&"above 1.25 (drawn at the top)"),
+            "{names:?}"
+        );
         // The axis stops at the cap (plus padding), not at 8.3.
         assert!(!figure.svg().contains(">\n8\n<"), "{}", figure.svg());
         assert_eq!(figure.svg().matches("<polygon").count(), 2);
