@@ -16,9 +16,13 @@
 //! (it lives in another service), its earliest ragtrace request root, else
 //! its earliest span. A request's cost is the sum of its spans' own costs.
 //!
+//! [`drift()`] compares retrieval scores and document mixes window by window
+//! with a baseline; [`stats`] holds the statistics it rests on.
+//!
 //! [`Usd`]: crate::pricing::Usd
 
 mod distribution;
+pub mod drift;
 #[cfg(feature = "html")]
 pub mod html;
 mod range;
@@ -27,11 +31,18 @@ mod requests;
 mod retrievals;
 mod source;
 mod sqlite;
+pub mod stats;
 mod totals;
 mod tree;
 
 pub use distribution::Distribution;
-pub use range::{ParseTimeError, TimeRange, parse_time};
+pub use drift::{
+    Band, Baseline, BaselineSpec, BaselineSummary, DriftOptions, DriftReport, JsMetric, Judged,
+    KsMetric, Level, PsiBin, PsiMetric, Quantiles, ScoreDirection, ScoreHistogram, SeriesBy,
+    SeriesReport, Shift, Thresholds, Verdict, WindowReport, drift,
+    render_table as render_drift_table,
+};
+pub use range::{ParseTimeError, TimeRange, parse_duration, parse_time};
 pub use report::{
     Amount, CostSpread, GroupBy, GroupRow, Histogram, LatencySpread, Report, ReportOptions,
     StepCost, TimeBucket, TopRequest, UnpricedModel, report, report_with_progress,

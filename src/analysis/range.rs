@@ -112,8 +112,9 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<SystemTime, ParseTimeEr
         .ok_or_else(|| bad("it is out of range"))
 }
 
-/// A duration such as `7d`, `12h`, `2w` or `1h 30m`.
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+/// A duration such as `7d`, `12h`, `2w` or `1h 30m` (weeks, or anything
+/// `humantime` reads); `None` if it is not one.
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Some(weeks) = text.strip_suffix('w')
         && let Ok(n) = weeks.trim().parse::<u64>()

@@ -1,13 +1,17 @@
 //! The `ragtrace` command-line tool: reads traces back.
 //!
 //! Each subcommand lives in its own module with an `Args` struct and a
-//! `run(args) -> anyhow::Result<()>` function; this file only dispatches.
+//! `run(args)` function returning `anyhow::Result<()>`, or
+//! `anyhow::Result<ExitCode>` when a command has its own non-error exit
+//! codes (`drift` exits 3 when its verdict reaches `--fail-on`); this file
+//! only dispatches. Errors print one line and exit 1.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod common;
+mod drift;
 mod ingest;
 mod prices;
 mod pricing_args;
@@ -20,7 +24,7 @@ mod show;
 mod text;
 mod tokens;
 
-/// ragtrace: read RAG traces back (requests, show, report), model prices,
+/// ragtrace: read RAG traces back (requests, show, report, drift), model prices,
 /// token counts, and OTLP traces into the trace store.
 #[derive(Debug, Parser)]
 #[command(name = "ragtrace", version, about)]
@@ -37,6 +41,9 @@ enum Command {
     Show(show::Args),
     /// Report cost, tokens and latency, grouped.
     Report(report::Args),
+    /// Compare retrieval scores and document mixes with a baseline, window
+    /// by window (exit code 3 when --fail-on is reached).
+    Drift(drift::Args),
     /// Look up, list, check and import model prices.
     Prices(prices::Args),
     /// Count the tokens of a text or chat prompt for a model.
@@ -52,17 +59,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Requests(args) => requests::run(args),
-        Command::Show(args) => show::run(args),
-        Command::Report(args) => report::run(args),
-        Command::Prices(args) => prices::run(args),
-        Command::Tokens(args) => tokens::run(args),
-        Command::Ingest(args) => ingest::run(args),
-        Command::Serve(args) => serve::run(args),
-        Command::Reprice(args) => reprice::run(args),
+        Command::Requests(args) => requests::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Show(args) => show::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Prices(args) => prices::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Tokens(args) => tokens::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Ingest(args) => ingest::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Reprice(args) => reprice::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) if common::broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
