@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use ragtrace::analysis::html::charts::{self, BandPoint, Mark, Series, Threshold, Unit};
-use ragtrace::analysis::html::{Level, Page, Table, report_html};
-use ragtrace::analysis::{ReportOptions, report};
+use ragtrace::analysis::html::{Level, Page, Table, drift_html, report_html};
+use ragtrace::analysis::{DriftOptions, ReportOptions, Verdict, drift, report};
 use ragtrace::pricing::{Cost, PriceRequest, Usd};
 use ragtrace::store::Store;
 use ragtrace::store::ingest::{IngestOptions, ingest_file};
@@ -596,4 +596,129 @@ fn a_report_on_a_range_with_no_requests_is_a_page_that_says_so() {
     assert!(html.contains("No requests in this range."));
     assert!(html.contains("2096-10-02 07:06:40 to now UTC"), "{html}");
     assert!(html.ends_with("</html>\n"));
+}
+
+/// Fourteen days of retrievals as OTLP JSON, 90 a day in each of two
+/// collections: `kb` stays put; the other (named `drifting`) scores worse
+/// and returns other documents from day 11 on.
+fn retrieval_file(drifting: &str) -> String {
+    let mut rng = Lcg(11);
+    let mut out = String::new();
+    let mut n = 0u64;
+    for day in 0..14u64 {
+        for (collection, shifts) in [("kb", false), (drifting, true)] {
+            let moved = shifts && day >= 10;
+            for _ in 0..90 {
+                n += 1;
+                let start = T0 + day * 86_400 * SEC + rng.range(0, 86_000) * SEC;
+                let centre = if moved { 0.62 } else { 0.80 };
+                let top = centre + (rng.range(0, 200) as f64 - 100.0) / 1000.0;
+                let doc = |rng: &mut Lcg| {
+                    if moved {
+                        rng.range(30, 60)
+                    } else {
+                        rng.range(1, 30)
+                    }
+                };
+                let docs = format!(
+                    r#"[{{"id":"doc-{}","score":{top:.3}}},{{"id":"doc-{}","score":{:.3}}}]"#,
+                    doc(&mut rng),
+                    doc(&mut rng),
+                    top - 0.04
+                );
+                let span = serde_json::json!({
+                    "traceId": format!("{:032x}", n), "spanId": format!("{:016x}", n),
+                    "name": format!("retrieval {collection}"), "kind": 3,
+                    "startTimeUnixNano": start.to_string(),
+                    "endTimeUnixNano": (start + 40_000_000).to_string(),
+                    "attributes": [
+                        kv_str("ragtrace.step", "retrieval"),
+                        kv_str("ragtrace.retrieval.score_kind", "similarity"),
+                        kv_str("gen_ai.operation.name", "retrieval"),
+                        kv_str("gen_ai.data_source.id", collection),
+                        kv_str("gen_ai.retrieval.documents", &docs),
+                    ],
+                });
+                let line = serde_json::json!({"resourceSpans": [{
+                    "resource": {"attributes": [kv_str("service.name", "rag-api")]},
+                    "scopeSpans": [{"scope": {"name": "rag"}, "spans": [span]}]
+                }]});
+                out.push_str(&line.to_string());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// A store filled by ingesting [`retrieval_file`].
+fn drift_store(dir: &Path, drifting: &str) -> PathBuf {
+    let file = dir.join("retrievals.jsonl");
+    std::fs::write(&file, retrieval_file(drifting)).unwrap();
+    let path = dir.join("drift.db");
+    let mut store = Store::open(&path).unwrap();
+    let ingested = ingest_file(&file, &mut store, &IngestOptions::new()).unwrap();
+    assert!(ingested.errors.is_empty(), "{:?}", ingested.errors);
+    path
+}
+
+#[test]
+fn a_drift_page_draws_each_metric_against_its_band_with_alerts_marked() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = format!("faq{SCRIPT}{IMG}");
+    let store = Store::open_read_only(drift_store(dir.path(), &hostile)).unwrap();
+    let result = drift(&store, &DriftOptions::new()).unwrap();
+    assert_eq!(result.verdict, Verdict::Alert);
+    let file = dir.path().join("drift.html");
+    std::fs::write(&file, drift_html(&result)).unwrap();
+    let rendered = render(&browser, &file);
+    let dom = &rendered.dom;
+
+    assert!(
+        dom.contains("<title>ragtrace retrieval drift</title>"),
+        "a script ran"
+    );
+    assert_eq!(dom.matches("<script").count(), 0, "{dom}");
+    assert_eq!(dom.matches("<img").count(), 0, "{dom}");
+    assert!(dom.contains("faq&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+    // Per series: the median against its band, PSI, KS and JS over time,
+    // and the paired histograms.
+    assert_eq!(dom.matches("<svg").count(), 10, "{dom}");
+    assert!(dom.contains("<polygon") && dom.contains("<polyline"));
+    // Alerts are drawn in the alert colour and named in the legend; the
+    // alert windows are marked in the table.
+    assert!(dom.to_ascii_lowercase().contains("fill=\"#cc2529\""));
+    assert!(dom.contains("</span>alert</li>"), "{dom}");
+    assert_eq!(dom.matches("<tr class=\"alert\">").count(), 4, "{dom}");
+
+    let (_, _, colours, ink) = picture_stats(&rendered.png);
+    assert!(colours > 50, "only {colours} colours: a blank page?");
+    assert!(ink > 0.1, "only {:.1}% of the page is drawn", ink * 100.0);
+}
+
+#[test]
+fn ragtrace_drift_html_writes_the_page_and_keeps_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = drift_store(dir.path(), "faq");
+    let page = dir.path().join("drift.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_ragtrace"))
+        .arg("drift")
+        .arg("--db")
+        .arg(&db)
+        .arg("--html")
+        .arg(&page)
+        .args(["--fail-on", "alert"])
+        .env_remove("RAGTRACE_DB")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("faq"), "{stdout}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<svg").count(), 10);
+    for remote in ["src=", "href=", "@import", "url("] {
+        assert!(!html.contains(remote), "{remote} in the page");
+    }
 }

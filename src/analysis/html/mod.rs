@@ -22,11 +22,13 @@
 //! ```
 
 pub mod charts;
+mod drift;
 mod report;
 
 use std::fmt::Write as _;
 
 use charts::{Figure, Swatch};
+pub use drift::drift_html;
 pub use report::report_html;
 
 /// `text` escaped for HTML text and for quoted attribute values.
