@@ -344,6 +344,9 @@ fn num(value: f64) -> String {
     if !value.is_finite() {
         return String::from("-");
     }
+    if value > 0.0 && value < 0.0005 {
+        return String::from("<0.001");
+    }
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
@@ -394,5 +397,23 @@ fn baseline_text(baseline: &BaselineSpec, window_seconds: u64) -> String {
         }
         #[allow(unreachable_patterns)]
         _ => String::from("as configured"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_windows_read_plainly() {
+        assert_eq!(num(0.25), "0.25");
+        assert_eq!(num(0.0003), "<0.001");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(f64::NAN), "-");
+        assert_eq!(signed(0.038), "+0.038");
+        assert_eq!(p_value(2e-74), "p=2e-74");
+        assert_eq!(window_text(86_400), "1 day");
+        assert_eq!(window_text(7 * 86_400), "7 days");
+        assert_eq!(window_text(5_400), "90 minutes");
     }
 }
