@@ -701,7 +701,7 @@ fn a_drift_page_draws_each_metric_against_its_band_with_alerts_marked() {
 fn ragtrace_drift_html_writes_the_page_and_keeps_its_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let db = drift_store(dir.path(), "faq");
-    let page = dir.path().join("drift.html");
+    let page = dir.path().join("drift-cli.html");
     let output = Command::new(env!("CARGO_BIN_EXE_ragtrace"))
         .arg("drift")
         .arg("--db")
@@ -721,4 +721,8 @@ fn ragtrace_drift_html_writes_the_page_and_keeps_its_exit_code() {
     for remote in ["src=", "href=", "@import", "url("] {
         assert!(!html.contains(remote), "{remote} in the page");
     }
+
+    let Some(browser) = chromium() else { return };
+    let dom = render(&browser, &page).dom;
+    assert_eq!(dom.matches("<svg").count(), 10);
 }

@@ -121,6 +121,8 @@ pub enum Swatch {
     Line,
     /// A dot (marked points).
     Dot,
+    /// A triangle (points off the scale).
+    Triangle,
 }
 
 /// A drawn chart: SVG markup and its legend.
@@ -666,7 +668,7 @@ pub fn band_line(
         legend.push(LegendEntry {
             name: format!("above {} (drawn at the top)", unit.tick(cap)),
             color: css(INK),
-            swatch: Swatch::Dot,
+            swatch: Swatch::Triangle,
         });
     }
     let shown = |v: f64| cap.map_or(v, |cap| v.min(cap));

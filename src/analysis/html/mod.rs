@@ -283,14 +283,15 @@ impl Page {
         if !figure.legend().is_empty() {
             self.body.push_str("<ul class=\"legend\">");
             for entry in figure.legend() {
-                let shape = match entry.swatch {
-                    Swatch::Line => "line",
-                    Swatch::Dot => "dot",
-                    _ => "box",
+                let (shape, paint) = match entry.swatch {
+                    Swatch::Line => ("line", "background"),
+                    Swatch::Dot => ("dot", "background"),
+                    Swatch::Triangle => ("triangle", "border-bottom-color"),
+                    _ => ("box", "background"),
                 };
                 let _ = write!(
                     self.body,
-                    "<li><span class=\"swatch {shape}\" style=\"background:{}\"></span>{}</li>",
+                    "<li><span class=\"swatch {shape}\" style=\"{paint}:{}\"></span>{}</li>",
                     escape(&entry.color),
                     escape(&entry.name)
                 );
@@ -365,6 +366,7 @@ figure svg{display:block;width:100%;height:auto;max-width:980px}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;flex:none}
 .swatch.line{height:3px;width:16px}
 .swatch.dot{border-radius:50%}
+.swatch.triangle{width:0;height:0;border-radius:0;border:6px solid transparent;border-top:0;border-bottom:11px solid}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:6px 0}
 th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
