@@ -8,6 +8,7 @@
 //! where a missing browser fails them: `.ci/run` installs it.
 #![cfg(feature = "cli")]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -44,7 +45,10 @@ fn chromium() -> Option<PathBuf> {
         !in_ci,
         "chromium is not installed, and CI is set: .ci/run must install it (apt-get install -y chromium)"
     );
-    eprintln!(
+    // Straight to stderr: the test harness captures eprintln!, and a skip
+    // must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED: chromium is not installed, so this HTML test did not run (apt-get install chromium; in CI a missing chromium fails)"
     );
     None
