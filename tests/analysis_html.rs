@@ -513,6 +513,12 @@ fn a_cost_report_page_draws_its_charts_and_shows_exact_money() {
         dom.contains(&format!("${total}")),
         "total ${total} not shown"
     );
+    // Some calls have no price: the total says it is a floor.
+    assert!(
+        dom.contains(&format!("${total} + ?")),
+        "no + ? on the total"
+    );
+    assert!(dom.contains("+ ? marks groups"));
     // The unpriced model is named, and its cost is not taken as zero.
     assert!(dom.contains("Unpriced models") && dom.contains("local-llama"));
 

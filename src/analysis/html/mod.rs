@@ -351,7 +351,7 @@ body{margin:0;background:var(--bg);color:var(--ink);font:15px/1.45 system-ui,-ap
 header{background:#fff;border-bottom:1px solid var(--line);padding:18px 28px}
 h1{margin:0 0 4px;font-size:24px}
 .sub{margin:0;color:var(--muted)}
-main{max-width:1100px;margin:0 auto;padding:8px 20px 24px}
+main{max-width:1240px;margin:0 auto;padding:8px 16px 24px}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 20px;margin:16px 0}
 h2{margin:0 0 10px;font-size:18px}
 .stats{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 6px}
@@ -369,7 +369,7 @@ figure svg{display:block;width:100%;height:auto;max-width:980px}
 .swatch.triangle{width:0;height:0;border-radius:0;border:6px solid transparent;border-top:0;border-bottom:11px solid}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:6px 0}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{background:var(--bg);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .nowrap{white-space:nowrap}

@@ -27,7 +27,7 @@ pub fn report_html(report: &Report) -> String {
     page.section("Summary");
     let mut stats = vec![
         ("Requests", count(t.requests)),
-        ("Total cost", money(t.totals.cost)),
+        ("Total cost", cost(t)),
         ("Cost per request, median", money(t.cost.p50)),
         ("95th percentile", money(t.cost.p95)),
         ("Latency, median", duration(t.latency.p50)),
@@ -154,7 +154,7 @@ pub fn report_html(report: &Report) -> String {
             table.row([
                 s.key.clone(),
                 count(s.totals.spans),
-                money(s.totals.cost),
+                cost(s),
                 duration(s.latency.p50),
                 duration(s.latency.p95),
                 duration(s.latency.max),
@@ -172,8 +172,7 @@ pub fn report_html(report: &Report) -> String {
     let mut table = Table::new([
         report.group_by.as_str().to_owned(),
         "Requests".into(),
-        "Tokens in".into(),
-        "Tokens out".into(),
+        "Tokens in / out".into(),
         "Cost".into(),
         "Share".into(),
         format!("Cost/{unit} median"),
@@ -181,7 +180,7 @@ pub fn report_html(report: &Report) -> String {
         "Time median".into(),
         "95th pct".into(),
     ]);
-    for i in 1..10 {
+    for i in 1..9 {
         table = table.numeric(i);
     }
     let share = |g: &GroupRow| {
@@ -192,7 +191,9 @@ pub fn report_html(report: &Report) -> String {
             percent(g.totals.cost.picos() as f64 / total as f64)
         }
     };
+    let mut unknown_cost = false;
     for g in report.groups.iter().chain(std::iter::once(t)) {
+        unknown_cost |= g.totals.unpriced_spans > 0;
         let cells = [
             if std::ptr::eq(g, t) {
                 String::from("total")
@@ -200,12 +201,15 @@ pub fn report_html(report: &Report) -> String {
                 g.key.clone()
             },
             count(g.requests),
-            count(g.totals.tokens.input),
-            count(g.totals.tokens.output),
-            money(g.totals.cost),
+            format!(
+                "{} / {}",
+                count(g.totals.tokens.input),
+                count(g.totals.tokens.output)
+            ),
+            cost(g),
             share(g),
-            money(g.cost.p50),
-            money(g.cost.p95),
+            spread(g, g.cost.p50),
+            spread(g, g.cost.p95),
             duration(g.latency.p50),
             duration(g.latency.p95),
         ];
@@ -216,6 +220,11 @@ pub fn report_html(report: &Report) -> String {
         }
     }
     page.table(&table);
+    if unknown_cost {
+        page.text(
+            "+ ? marks groups with model calls that have no price: they cost more than shown, by an unknown amount.",
+        );
+    }
 
     if !report.top_requests.is_empty() {
         page.section("Most expensive requests");
@@ -251,7 +260,11 @@ pub fn report_html(report: &Report) -> String {
                 stamp(r.start),
                 r.name.clone(),
                 r.user_id.clone().unwrap_or_default(),
-                money(r.cost),
+                if r.totals.unpriced_spans > 0 {
+                    format!("{} + ?", money(r.cost))
+                } else {
+                    money(r.cost)
+                },
                 duration(r.duration),
                 steps,
             ];
@@ -392,15 +405,38 @@ pub(super) fn percent(share: f64) -> String {
     }
 }
 
-/// A duration in milliseconds under a second, else seconds.
+/// A group's known cost, `+ ?` when some of its model calls have no price.
+fn cost(g: &GroupRow) -> String {
+    let known = money(g.totals.cost);
+    if g.totals.unpriced_spans > 0 {
+        format!("{known} + ?")
+    } else {
+        known
+    }
+}
+
+/// A cost spread figure; `-` for a group with no priced model call
+/// (nothing to spread, or only unknown costs).
+fn spread(g: &GroupRow, amount: Usd) -> String {
+    let t = &g.totals;
+    if t.priced_spans + t.partial_spans > 0 || !t.cost.is_zero() {
+        money(amount)
+    } else {
+        String::from("-")
+    }
+}
+
+/// `812 µs`, `12.1 ms`, `3.40 s`, `2m 05s`, as the text report writes them.
 pub(super) fn duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
-    if secs < 1.0 {
-        format!("{:.0} ms", secs * 1000.0)
-    } else if secs < 100.0 {
+    if secs < 0.001 {
+        format!("{} µs", d.as_micros())
+    } else if secs < 1.0 {
+        format!("{:.1} ms", secs * 1000.0)
+    } else if secs < 60.0 {
         format!("{secs:.2} s")
     } else {
-        format!("{secs:.0} s")
+        format!("{}m {:02}s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }
 
@@ -435,6 +471,8 @@ mod tests {
         assert_eq!(count(12), "12");
         assert_eq!(percent(0.0004), "<0.1%");
         assert_eq!(duration(Duration::from_millis(1234)), "1.23 s");
-        assert_eq!(duration(Duration::from_micros(42_400)), "42 ms");
+        assert_eq!(duration(Duration::from_micros(42_400)), "42.4 ms");
+        assert_eq!(duration(Duration::from_micros(812)), "812 µs");
+        assert_eq!(duration(Duration::from_secs(125)), "2m 05s");
     }
 }
