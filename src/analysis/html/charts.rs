@@ -75,6 +75,8 @@ impl Unit {
                 format!("{} ms", short(value * 1000.0))
             }
             Unit::Seconds => format!("{} s", short(value)),
+            // Half a request is no count: such ticks stay unlabelled.
+            Unit::Count if value.fract() != 0.0 => String::new(),
             Unit::Count => short(value),
             Unit::Share => format!("{}%", short(value * 100.0)),
             Unit::Number => short(value),
@@ -369,6 +371,10 @@ pub fn stacked_bars(
         } else {
             (0.0, width)
         };
+        // A few buckets would each fill half the chart: show at least
+        // eight buckets' worth of time, the data in the middle.
+        let room = (width * 8.0 - (x1 - x0)).max(0.0) / 2.0;
+        let (x0, x1) = (x0 - room, x1 + room);
         let top = (0..starts.len())
             .map(|i| series.iter().map(|s| value_at(&s.values, i)).sum::<f64>())
             .fold(0.0, f64::max);
@@ -443,7 +449,8 @@ pub fn histogram(
         root.fill(&WHITE)?;
         let (x0, x1) = x_extent(&bins);
         let top = bins.iter().map(|b| b.2).fold(0.0, f64::max);
-        let (_, y1) = padded(0.0, top, true);
+        // Counts tick at whole numbers: give small counts room for five.
+        let (_, y1) = padded(0.0, top.max(5.0), true);
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .margin_right(24)
@@ -920,6 +927,7 @@ mod tests {
         assert_eq!(Unit::Seconds.tick(1.25), "1.25 s");
         assert_eq!(Unit::Share.tick(0.25), "25%");
         assert_eq!(Unit::Count.tick(40.0), "40");
+        assert_eq!(Unit::Count.tick(0.5), "");
         assert_eq!(Unit::Number.tick(f64::NAN), "?");
     }
 
