@@ -23,6 +23,8 @@
 
 mod distribution;
 pub mod drift;
+#[cfg(feature = "html")]
+pub mod html;
 mod range;
 mod report;
 mod requests;
