@@ -32,6 +32,7 @@ mod retrievals;
 mod source;
 mod sqlite;
 pub mod stats;
+pub mod text;
 mod totals;
 mod tree;
 

@@ -383,17 +383,7 @@ pub(super) fn money(amount: Usd) -> String {
 }
 
 /// A count with thousands separators.
-pub(super) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(super) use crate::analysis::text::thousands as count;
 
 /// A share as a percentage.
 pub(super) fn percent(share: f64) -> String {
