@@ -174,6 +174,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for kind in StepKind::ALL {
         let step = summary.step(kind);
+        if step.count == 0 {
+            continue;
+        }
         println!(
             "  {:<10} {:>2} call(s)  {:?}",
             kind.as_str(),

@@ -7,7 +7,8 @@
 //! embed the query ([`Embedder`](steps::Embedder)), search the vector store
 //! ([`Retriever`](steps::Retriever)), build the prompt
 //! ([`PromptBuilder`](steps::PromptBuilder)) and call the model
-//! ([`ChatModel`](steps::ChatModel)). Wrapping any implementation in
+//! ([`ChatModel`](steps::ChatModel)), optionally reranking the hits in
+//! between ([`Reranker`](steps::Reranker)). Wrapping any implementation in
 //! [`Traced`](instrument::Traced) emits one span per call with token counts,
 //! latency, relevance scores and cost; [`request`] makes them children of one
 //! root span that carries the request's exact totals.

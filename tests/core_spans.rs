@@ -417,6 +417,7 @@ fn failures_are_returned_unchanged_and_recorded_with_status_and_error_type() {
     assert_eq!(chat.status, StatusCode::Error);
     assert_eq!(chat.status_message, "rate limited, retry after 30s");
     assert_eq!(chat.string(ERROR_TYPE), "rate_limited");
+    assert_exception(chat, "Failure", "rate limited, retry after 30s");
     assert!(!chat.has(GEN_AI_USAGE_INPUT_TOKENS) && !chat.has(RAGTRACE_COST_STATUS));
     let root = by_name(&spans, "answer");
     assert_eq!(root.int(RAGTRACE_REQUEST_FAILED_STEPS), 1);
@@ -543,6 +544,28 @@ fn an_error_inside_a_stream_marks_the_span_failed() {
     let span = by_name(&spans, "chat gpt-4o-mini");
     assert_eq!(span.status, StatusCode::Error);
     assert_eq!(span.string(ERROR_TYPE), "upstream");
+    assert_exception(span, "Failure", &span.status_message);
+}
+
+/// One OpenTelemetry `exception` event, with the error's type and the
+/// status message.
+fn assert_exception(span: &ExportedSpan, type_suffix: &str, message: &str) {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let events: Vec<_> = span
+        .events
+        .iter()
+        .filter(|(name, _)| name == EXCEPTION_EVENT)
+        .collect();
+    assert_eq!(events.len(), 1, "{:?}", span.events);
+    let attrs = &events[0].1;
+    match attrs.get(EXCEPTION_TYPE) {
+        Some(Value::StringValue(t)) => assert!(t.ends_with(type_suffix), "{t}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        attrs.get(EXCEPTION_MESSAGE),
+        Some(&Value::StringValue(message.to_owned()))
+    );
 }
 
 const CONTENT_KEYS: &[&str] = &[

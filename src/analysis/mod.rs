@@ -23,6 +23,8 @@
 
 mod distribution;
 pub mod drift;
+#[cfg(feature = "html")]
+pub mod html;
 mod range;
 mod report;
 mod requests;
@@ -30,6 +32,7 @@ mod retrievals;
 mod source;
 mod sqlite;
 pub mod stats;
+pub mod text;
 mod totals;
 mod tree;
 

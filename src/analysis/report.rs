@@ -849,10 +849,17 @@ fn step_costs(spans: &[SpanRecord], root: &SpanRecord) -> Vec<StepCost> {
 }
 
 fn step_order(step: &str) -> (usize, String) {
-    let rank = ["request", "embeddings", "retrieval", "prompt", "chat"]
-        .iter()
-        .position(|s| *s == step)
-        .unwrap_or(5);
+    let rank = [
+        "request",
+        "embeddings",
+        "retrieval",
+        "rerank",
+        "prompt",
+        "chat",
+    ]
+    .iter()
+    .position(|s| *s == step)
+    .unwrap_or(6);
     (rank, step.to_owned())
 }
 

@@ -92,6 +92,10 @@ impl Attrs {
         self.push(key, Value::Array(Array::String(values)));
     }
 
+    pub(crate) fn ints(&mut self, key: &'static str, values: Vec<i64>) {
+        self.push(key, Value::Array(Array::I64(values)));
+    }
+
     pub(crate) fn floats(&mut self, key: &'static str, values: Vec<f64>) {
         self.push(key, Value::Array(Array::F64(values)));
     }
@@ -201,6 +205,21 @@ impl Attrs {
         if let Some(tier) = &cost.tier {
             self.str(keys::RAGTRACE_COST_TIER, tier.to_otel());
         }
+    }
+
+    /// Adds the OpenTelemetry `exception` event to the span.
+    pub(crate) fn exception(
+        cx: &opentelemetry::Context,
+        exception_type: &'static str,
+        message: String,
+    ) {
+        cx.span().add_event(
+            keys::EXCEPTION_EVENT,
+            vec![
+                KeyValue::new(Key::from_static_str(keys::EXCEPTION_TYPE), exception_type),
+                KeyValue::new(Key::from_static_str(keys::EXCEPTION_MESSAGE), message),
+            ],
+        );
     }
 
     /// Sets everything on the span in one call, with `status` if given.

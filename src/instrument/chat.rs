@@ -75,10 +75,17 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                         }
                     });
                 }
-                Err(error) => scope.fail(T::error_type(error), error, None, None, |a| {
-                    request_attrs(a, &info, request, options, false);
-                    a.opt_str(keys::LLM_MODEL_NAME, info.model);
-                }),
+                Err(error) => scope.fail(
+                    T::error_type(error),
+                    std::any::type_name::<T::Error>(),
+                    error,
+                    None,
+                    None,
+                    |a| {
+                        request_attrs(a, &info, request, options, false);
+                        a.opt_str(keys::LLM_MODEL_NAME, info.model);
+                    },
+                ),
             }
             result
         }))
@@ -128,10 +135,17 @@ impl<T: ChatModel> ChatModel for Traced<T> {
                     ))
                 }
                 Err(error) => {
-                    scope.fail(T::error_type(&error), &error, None, None, |a| {
-                        request_attrs(a, &info, request, options, true);
-                        a.opt_str(keys::LLM_MODEL_NAME, info.model);
-                    });
+                    scope.fail(
+                        T::error_type(&error),
+                        std::any::type_name::<T::Error>(),
+                        &error,
+                        None,
+                        None,
+                        |a| {
+                            request_attrs(a, &info, request, options, true);
+                            a.opt_str(keys::LLM_MODEL_NAME, info.model);
+                        },
+                    );
                     Err(error)
                 }
             }

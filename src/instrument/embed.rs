@@ -68,7 +68,14 @@ impl<T: Embedder> Embedder for Traced<T> {
                         }
                     });
                 }
-                Err(error) => scope.fail(T::error_type(error), error, None, None, common),
+                Err(error) => scope.fail(
+                    T::error_type(error),
+                    std::any::type_name::<T::Error>(),
+                    error,
+                    None,
+                    None,
+                    common,
+                ),
             }
             result
         }))

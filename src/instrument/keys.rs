@@ -60,6 +60,12 @@ pub const SERVER_ADDRESS: &str = semconv::SERVER_ADDRESS;
 pub const SERVER_PORT: &str = semconv::SERVER_PORT;
 /// Class of a failure.
 pub const ERROR_TYPE: &str = semconv::ERROR_TYPE;
+/// Name of the event a failed call's span carries (OpenTelemetry exceptions).
+pub const EXCEPTION_EVENT: &str = "exception";
+/// The error's type, on the `exception` event.
+pub const EXCEPTION_TYPE: &str = semconv::EXCEPTION_TYPE;
+/// The error's message, on the `exception` event (the same text as the span status).
+pub const EXCEPTION_MESSAGE: &str = semconv::EXCEPTION_MESSAGE;
 
 // ---- OpenTelemetry GenAI: usage --------------------------------------------
 
@@ -187,6 +193,8 @@ pub mod openinference_kind {
     pub const RETRIEVER: &str = "RETRIEVER";
     /// An LLM call.
     pub const LLM: &str = "LLM";
+    /// A reranker.
+    pub const RERANKER: &str = "RERANKER";
 }
 
 /// The OpenInference keys of the `index`th retrieved document: id, score, content.
@@ -251,11 +259,12 @@ pub const RAGTRACE_CANCELLED: &str = "ragtrace.cancelled";
 
 /// Ranked scores (double array).
 pub const RAGTRACE_RETRIEVAL_SCORES: &str = "ragtrace.retrieval.scores";
-/// Best score (double).
+/// The rank-1 hit's score (double; the first finite one in rank order).
 pub const RAGTRACE_RETRIEVAL_TOP_SCORE: &str = "ragtrace.retrieval.top_score";
-/// Mean score (double).
+/// Mean of the finite scores (double).
 pub const RAGTRACE_RETRIEVAL_MEAN_SCORE: &str = "ragtrace.retrieval.mean_score";
-/// Lowest score (double).
+/// The worst finite score (double): the lowest similarity, or the largest
+/// distance when `ragtrace.retrieval.score_kind` is `distance`.
 pub const RAGTRACE_RETRIEVAL_MIN_SCORE: &str = "ragtrace.retrieval.min_score";
 /// Hits returned (int).
 pub const RAGTRACE_RETRIEVAL_RETURNED: &str = "ragtrace.retrieval.returned";
@@ -264,6 +273,43 @@ pub const RAGTRACE_RETRIEVAL_RETURNED: &str = "ragtrace.retrieval.returned";
 pub const RAGTRACE_RETRIEVAL_SCORE_KIND: &str = "ragtrace.retrieval.score_kind";
 /// Hits whose score was not a finite number (int; only when non-zero).
 pub const RAGTRACE_RETRIEVAL_INVALID_SCORES: &str = "ragtrace.retrieval.invalid_scores";
+/// The score threshold sent (double): hits worse than it were dropped.
+pub const RAGTRACE_RETRIEVAL_SCORE_THRESHOLD: &str = "ragtrace.retrieval.score_threshold";
+/// The filter's shape: fields and condition kinds, values only with content capture on.
+pub const RAGTRACE_RETRIEVAL_FILTER: &str = "ragtrace.retrieval.filter";
+/// The named vector searched.
+pub const RAGTRACE_RETRIEVAL_VECTOR_NAME: &str = "ragtrace.retrieval.vector_name";
+/// Search parameters sent (e.g. `hnsw_ef=128,exact=true`).
+pub const RAGTRACE_RETRIEVAL_SEARCH_PARAMS: &str = "ragtrace.retrieval.search_params";
+/// Hits skipped before the first returned (int).
+pub const RAGTRACE_RETRIEVAL_OFFSET: &str = "ragtrace.retrieval.offset";
+/// How the candidates of several searches were fused (`rrf`, `dbsf`).
+pub const RAGTRACE_RETRIEVAL_FUSION: &str = "ragtrace.retrieval.fusion";
+/// The searches that ran, in order (string array, e.g.
+/// `["dense text-dense limit=20", "sparse bm25 limit=20", "fusion rrf limit=5"]`).
+pub const RAGTRACE_RETRIEVAL_STAGES: &str = "ragtrace.retrieval.stages";
+/// How many candidates each stage produced, aligned with
+/// `ragtrace.retrieval.stages` (int array; only when the store reported them).
+pub const RAGTRACE_RETRIEVAL_STAGE_CANDIDATES: &str = "ragtrace.retrieval.stage_candidates";
+
+/// Hits a reranker was given (int).
+pub const RAGTRACE_RERANK_CANDIDATES: &str = "ragtrace.rerank.candidates";
+/// The retrieval score of each hit a reranker kept, in its new order
+/// (double array; NaN for an id it was not given).
+pub const RAGTRACE_RERANK_SCORES_BEFORE: &str = "ragtrace.rerank.scores_before";
+/// The rank (0-based) each kept hit had before reranking, in the new order
+/// (int array; -1 for an id it was not given).
+pub const RAGTRACE_RERANK_RANKS_BEFORE: &str = "ragtrace.rerank.ranks_before";
+/// Kept hits whose rank changed (int).
+pub const RAGTRACE_RERANK_MOVED: &str = "ragtrace.rerank.moved";
+/// `true` when the rank-1 hit changed.
+pub const RAGTRACE_RERANK_TOP_CHANGED: &str = "ragtrace.rerank.top_changed";
+/// The reranking model (OpenInference).
+pub const RERANKER_MODEL_NAME: &str = "reranker.model_name";
+/// Hits the reranker kept (int, OpenInference).
+pub const RERANKER_TOP_K: &str = "reranker.top_k";
+/// The query text reranked for (OpenInference; content capture only).
+pub const RERANKER_QUERY: &str = "reranker.query";
 
 /// Tokens of the built prompt (int).
 pub const RAGTRACE_PROMPT_TOKENS: &str = "ragtrace.prompt.tokens";
@@ -333,6 +379,8 @@ pub const RAGTRACE_REQUEST_FAILED_STEPS: &str = "ragtrace.request.failed_steps";
 pub const RAGTRACE_REQUEST_EMBEDDINGS_SECONDS: &str = "ragtrace.request.embeddings_s";
 /// Seconds spent in retrieval steps (double).
 pub const RAGTRACE_REQUEST_RETRIEVAL_SECONDS: &str = "ragtrace.request.retrieval_s";
+/// Seconds spent in reranking steps (double).
+pub const RAGTRACE_REQUEST_RERANK_SECONDS: &str = "ragtrace.request.rerank_s";
 /// Seconds spent in prompt building (double).
 pub const RAGTRACE_REQUEST_PROMPT_SECONDS: &str = "ragtrace.request.prompt_s";
 /// Seconds spent in LLM calls (double).

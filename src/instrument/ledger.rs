@@ -36,7 +36,7 @@ pub struct StepTotals {
 #[non_exhaustive]
 pub struct Summary {
     /// Per step kind, in request order: embeddings, retrieval, prompt, chat.
-    pub by_step: [StepTotals; 4],
+    pub by_step: [StepTotals; 5],
     /// Token usage of all steps.
     pub usage: Usage,
     /// Cost of all steps, exact: the sum of the steps' costs.
@@ -67,6 +67,7 @@ const fn index(kind: StepKind) -> usize {
         StepKind::Retrieval => 1,
         StepKind::Prompt => 2,
         StepKind::Chat => 3,
+        StepKind::Rerank => 4,
     }
 }
 

@@ -22,6 +22,7 @@ mod ledger;
 mod options;
 mod prompt;
 mod request;
+mod rerank;
 mod retrieve;
 mod shared;
 mod stream;

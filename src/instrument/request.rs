@@ -211,6 +211,7 @@ impl Request {
                 StepKind::Retrieval,
                 keys::RAGTRACE_REQUEST_RETRIEVAL_SECONDS,
             ),
+            (StepKind::Rerank, keys::RAGTRACE_REQUEST_RERANK_SECONDS),
             (StepKind::Prompt, keys::RAGTRACE_REQUEST_PROMPT_SECONDS),
             (StepKind::Chat, keys::RAGTRACE_REQUEST_CHAT_SECONDS),
         ] {

@@ -9,7 +9,7 @@ use super::attrs::Attrs;
 use super::options::Options;
 use super::traced::{InSpan, SpanName, StepScope, Traced, nobody_listens};
 use super::{keys, shared};
-use crate::steps::{Hit, Hits, Query, Retriever, StepKind};
+use crate::steps::{Hit, Hits, Query, QueryInfo, Retriever, ScoreKind, StepKind};
 
 impl<T: Retriever> Retriever for Traced<T> {
     type Error = T::Error;
@@ -37,6 +37,7 @@ impl<T: Retriever> Retriever for Traced<T> {
             let options = self.options();
             let top_k = query.top_k.or(info.top_k);
             let query_text = query.text;
+            let described = scope.recording().then(|| self.inner.describe_query(query));
             let common = |a: &mut Attrs| {
                 shared::describe(a, &info);
                 a.str(
@@ -56,13 +57,23 @@ impl<T: Retriever> Retriever for Traced<T> {
                     a.str(keys::GEN_AI_RETRIEVAL_QUERY_TEXT, text.clone());
                     a.str(keys::INPUT_VALUE, text);
                 }
+                if let Some(described) = &described {
+                    record_query(a, query, described, options);
+                }
             };
             match &result {
                 Ok(hits) => scope.succeed(None, None, |a| {
                     common(a);
                     record_hits(a, hits, options);
                 }),
-                Err(error) => scope.fail(T::error_type(error), error, None, None, common),
+                Err(error) => scope.fail(
+                    T::error_type(error),
+                    std::any::type_name::<T::Error>(),
+                    &T::error_message(error),
+                    None,
+                    None,
+                    common,
+                ),
             }
             result
         }))
@@ -75,17 +86,84 @@ impl<T: Retriever> Retriever for Traced<T> {
     fn error_type(error: &T::Error) -> std::borrow::Cow<'static, str> {
         T::error_type(error)
     }
+
+    fn error_message(error: &T::Error) -> String {
+        T::error_message(error)
+    }
+
+    fn describe_query(&self, query: &Query<'_>) -> QueryInfo {
+        self.inner.describe_query(query)
+    }
 }
 
-/// Scores (the full ranked list, and statistics over the finite ones), and
-/// per-document attributes for the first ranks.
-fn record_hits(a: &mut Attrs, hits: &[Hit], options: &Options) {
+/// What the span says about the request beyond top-k: the threshold, the
+/// filter (its shape; its values only with content capture on), the vector
+/// name, search parameters, offset and fusion. The retriever's description
+/// (what it actually sent) wins over the neutral query's own fields.
+fn record_query(a: &mut Attrs, query: &Query<'_>, info: &QueryInfo, options: &Options) {
+    let threshold = info
+        .score_threshold
+        .or(query.score_threshold.map(f64::from));
+    if let Some(threshold) = threshold {
+        a.float(keys::RAGTRACE_RETRIEVAL_SCORE_THRESHOLD, threshold);
+    }
+    let capture = options.capture.is_on();
+    let filter = match (capture, &info.filter_values, &info.filter_shape) {
+        (true, Some(values), _) => Some(options.capture.apply(values)),
+        (_, _, Some(shape)) => Some(shape.clone()),
+        _ => query.filter.map(|f| {
+            if capture {
+                options.capture.apply(&f.with_values())
+            } else {
+                f.shape()
+            }
+        }),
+    };
+    if let Some(filter) = filter {
+        a.str(keys::RAGTRACE_RETRIEVAL_FILTER, filter);
+    }
+    a.opt_str(
+        keys::RAGTRACE_RETRIEVAL_VECTOR_NAME,
+        info.vector_name.as_deref(),
+    );
+    a.opt_str(
+        keys::RAGTRACE_RETRIEVAL_SEARCH_PARAMS,
+        info.search_params.as_deref(),
+    );
+    if let Some(offset) = info.offset {
+        a.int(keys::RAGTRACE_RETRIEVAL_OFFSET, offset);
+    }
+    a.opt_str(keys::RAGTRACE_RETRIEVAL_FUSION, info.fusion.as_deref());
+    if !info.stages.is_empty() {
+        a.strings(
+            keys::RAGTRACE_RETRIEVAL_STAGES,
+            info.stages.iter().map(|s| s.clone().into()).collect(),
+        );
+    }
+}
+
+/// Scores (the full ranked list, their direction, and statistics over the
+/// finite ones), and per-document attributes for the first ranks.
+pub(super) fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
     a.int(keys::RAGTRACE_RETRIEVAL_RETURNED, hits.len() as u64);
     a.floats(
         keys::RAGTRACE_RETRIEVAL_SCORES,
         hits.iter().map(|h| h.score).collect(),
     );
-    let stats = ScoreStats::of(hits);
+    if let Some(kind) = hits.score_kind() {
+        a.str(keys::RAGTRACE_RETRIEVAL_SCORE_KIND, kind.as_str());
+    }
+    if !hits.stage_candidates().is_empty() {
+        a.ints(
+            keys::RAGTRACE_RETRIEVAL_STAGE_CANDIDATES,
+            hits.stage_candidates()
+                .iter()
+                .map(|n| i64::try_from(*n).unwrap_or(i64::MAX))
+                .collect(),
+        );
+    }
+    let kind = hits.score_kind().unwrap_or(ScoreKind::Similarity);
+    let stats = ScoreStats::of(hits, kind);
     if let Some((top, mean, min)) = stats.summary() {
         a.float(keys::RAGTRACE_RETRIEVAL_TOP_SCORE, top);
         a.float(keys::RAGTRACE_RETRIEVAL_MEAN_SCORE, mean);
@@ -117,7 +195,9 @@ fn record_hits(a: &mut Attrs, hits: &[Hit], options: &Options) {
     }
 }
 
-/// Top, mean and lowest of the finite scores; the rest are counted as invalid.
+/// Over the finite scores: the top (the best-ranked hit's, whatever its
+/// value), the mean and the worst in the scores' direction; the rest are
+/// counted as invalid.
 struct ScoreStats {
     top: f64,
     min: f64,
@@ -127,18 +207,22 @@ struct ScoreStats {
 }
 
 impl ScoreStats {
-    fn of(hits: &[Hit]) -> ScoreStats {
+    fn of(hits: &[Hit], kind: ScoreKind) -> ScoreStats {
         let mut stats = ScoreStats {
-            top: f64::NEG_INFINITY,
-            min: f64::INFINITY,
+            top: f64::NAN,
+            min: f64::NAN,
             sum: 0.0,
             finite: 0,
             invalid: 0,
         };
         for hit in hits {
             if hit.score.is_finite() {
-                stats.top = stats.top.max(hit.score);
-                stats.min = stats.min.min(hit.score);
+                if stats.finite == 0 {
+                    stats.top = hit.score;
+                    stats.min = hit.score;
+                } else if kind.better(stats.min, hit.score) {
+                    stats.min = hit.score;
+                }
                 stats.sum += hit.score;
                 stats.finite += 1;
             } else {
@@ -165,9 +249,27 @@ mod tests {
             Hit::new("c", 0.5),
             Hit::new("d", f64::INFINITY),
         ];
-        let stats = ScoreStats::of(&hits);
+        let stats = ScoreStats::of(&hits, ScoreKind::Similarity);
         assert_eq!(stats.summary(), Some((0.9, 0.7, 0.5)));
         assert_eq!(stats.invalid, 2);
-        assert_eq!(ScoreStats::of(&[]).summary(), None);
+        assert_eq!(ScoreStats::of(&[], ScoreKind::Similarity).summary(), None);
+    }
+
+    #[test]
+    fn top_is_rank_one_and_worst_follows_the_direction() {
+        // Distances, best (smallest) first.
+        let hits = [
+            Hit::new("a", f64::NAN),
+            Hit::new("b", 0.25),
+            Hit::new("c", 0.5),
+            Hit::new("d", 0.75),
+        ];
+        let stats = ScoreStats::of(&hits, ScoreKind::Distance);
+        assert_eq!(stats.summary(), Some((0.25, 0.5, 0.75)));
+        // A ranking the scores do not follow (e.g. a reranker's order):
+        // the top is still rank 1's.
+        let hits = [Hit::new("x", 0.5), Hit::new("y", 0.9), Hit::new("z", 0.1)];
+        let stats = ScoreStats::of(&hits, ScoreKind::Similarity);
+        assert_eq!(stats.summary(), Some((0.5, 0.5, 0.1)));
     }
 }

@@ -210,9 +210,14 @@ impl<E> StreamState<E> {
             }
         };
         match (self.error.take(), end) {
-            (Some((error_type, message)), _) => {
-                scope.fail(error_type, &message, usage.as_ref(), cost.as_ref(), attrs)
-            }
+            (Some((error_type, message)), _) => scope.fail(
+                error_type,
+                std::any::type_name::<E>(),
+                &message,
+                usage.as_ref(),
+                cost.as_ref(),
+                attrs,
+            ),
             (None, End::Exhausted) => scope.succeed(usage.as_ref(), cost.as_ref(), attrs),
             (None, End::Dropped) => scope.cancel(usage.as_ref(), cost.as_ref(), attrs),
         }

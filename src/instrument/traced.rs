@@ -245,11 +245,14 @@ impl<'o> StepScope<'o> {
         self.finish(Outcome::Ok, usage, cost, attrs, None);
     }
 
-    /// Records a failed call.
+    /// Records a failed call: `error.type`, an error status with `message`,
+    /// and an OpenTelemetry `exception` event (`exception.type` is the Rust
+    /// type of the error, `exception.message` the same text as the status).
     pub(crate) fn fail(
         mut self,
         error_type: Cow<'static, str>,
-        error: &dyn std::fmt::Display,
+        exception_type: &'static str,
+        message: &dyn std::fmt::Display,
         usage: Option<&Usage>,
         cost: Option<&Cost>,
         attrs: impl FnOnce(&mut Attrs),
@@ -262,7 +265,7 @@ impl<'o> StepScope<'o> {
                 a.str(keys::ERROR_TYPE, error_type.into_owned());
                 attrs(a);
             },
-            Some(error),
+            Some((exception_type, message)),
         );
     }
 
@@ -291,7 +294,7 @@ impl<'o> StepScope<'o> {
         usage: Option<&Usage>,
         cost: Option<&Cost>,
         attrs: impl FnOnce(&mut Attrs),
-        error: Option<&dyn std::fmt::Display>,
+        error: Option<(&'static str, &dyn std::fmt::Display)>,
     ) {
         if std::mem::replace(&mut self.finished, true) {
             return;
@@ -304,10 +307,14 @@ impl<'o> StepScope<'o> {
             let mut a = Attrs::with_capacity(48);
             a.str(keys::RAGTRACE_STEP, self.kind.as_str());
             attrs(&mut a);
-            a.emit(
-                &cx,
-                error.map(|e| Status::error(error_description(&e.to_string()))),
-            );
+            match error {
+                Some((exception_type, message)) => {
+                    let message = error_description(&message.to_string());
+                    a.emit(&cx, Some(Status::error(message.clone())));
+                    Attrs::exception(&cx, exception_type, message);
+                }
+                None => a.emit(&cx, None),
+            }
         }
     }
 }

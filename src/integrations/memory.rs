@@ -31,13 +31,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::steps::{Hit, Hits, Query, Retriever, StepInfo};
+use crate::steps::{Filter, Hit, Hits, Query, QueryError, Retriever, ScoreKind, StepInfo};
 
 /// The hits returned when neither the query nor the index says.
 pub const DEFAULT_TOP_K: usize = 4;
 
 /// How a stored vector's closeness to the query is scored. Higher scores
-/// are always better, as [`Hit`] expects.
+/// are always better, whatever the metric: the hits say
+/// [`ScoreKind::Similarity`] (Euclidean distance is negated to fit).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Metric {
@@ -127,6 +128,31 @@ pub enum MemoryError {
     /// The query has no vector to search with.
     #[error("index `{index}` searches by vector; the query has text only")]
     NoVector {
+        /// The index's name.
+        index: String,
+    },
+    /// The query asks for something that cannot be answered (`top_k` 0, a
+    /// non-finite threshold, a malformed filter).
+    #[error("index `{index}`: {source}")]
+    InvalidQuery {
+        /// The index's name.
+        index: String,
+        /// What is wrong.
+        source: QueryError,
+    },
+    /// The query carries a sparse vector or multivector; this index
+    /// searches single dense vectors only.
+    #[error(
+        "index `{index}` searches dense vectors only; the query has a sparse vector or a multivector"
+    )]
+    UnsupportedSparse {
+        /// The index's name.
+        index: String,
+    },
+    /// The query carries a store-specific part this index cannot honour
+    /// (refused rather than ignored: it may be an access filter).
+    #[error("index `{index}` cannot honour the query's native (store-specific) part")]
+    UnsupportedNative {
         /// The index's name.
         index: String,
     },
@@ -258,6 +284,18 @@ impl MemoryRetriever {
         top_k: usize,
         threshold: Option<f32>,
     ) -> Result<Vec<Hit>, MemoryError> {
+        self.search_filtered(vector, top_k, threshold, None)
+    }
+
+    /// The ranked hits for `vector` among the documents whose payload passes
+    /// `filter`: at most `top_k`, none below `threshold`.
+    pub fn search_filtered(
+        &self,
+        vector: &[f32],
+        top_k: usize,
+        threshold: Option<f32>,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<Hit>, MemoryError> {
         self.check(vector, || "the query vector".to_owned())?;
         let query_norm = norm(vector);
         let threshold = threshold.map(f64::from);
@@ -265,6 +303,7 @@ impl MemoryRetriever {
             .stored
             .iter()
             .enumerate()
+            .filter(|(_, stored)| filter.is_none_or(|f| f.matches(&stored.document.payload)))
             .map(|(at, stored)| (self.score(vector, query_norm, stored), at))
             .filter(|(score, _)| threshold.is_none_or(|t| *score >= t))
             .collect();
@@ -360,13 +399,36 @@ impl std::fmt::Debug for MemoryRetriever {
 impl Retriever for MemoryRetriever {
     type Error = MemoryError;
 
+    /// Searches the documents passing the query's [`Filter`]; refuses
+    /// `top_k` 0 (the query's or the index's), a non-finite threshold, a
+    /// malformed filter, a sparse vector and any native part.
     async fn retrieve(&self, query: &Query<'_>) -> Result<Hits, MemoryError> {
         let vector = query.vector.ok_or_else(|| MemoryError::NoVector {
             index: self.name.clone(),
         })?;
+        self.check(vector, || "the query vector".to_owned())?;
+        if query.native.is_some() {
+            return Err(MemoryError::UnsupportedNative {
+                index: self.name.clone(),
+            });
+        }
+        if query.sparse.is_some() || query.multivector.is_some() {
+            return Err(MemoryError::UnsupportedSparse {
+                index: self.name.clone(),
+            });
+        }
         let top_k = query.top_k.unwrap_or(self.top_k);
-        self.search(vector, top_k, query.score_threshold)
-            .map(Hits::new)
+        Query {
+            top_k: Some(top_k),
+            ..*query
+        }
+        .validate()
+        .map_err(|source| MemoryError::InvalidQuery {
+            index: self.name.clone(),
+            source,
+        })?;
+        self.search_filtered(vector, top_k, query.score_threshold, query.filter)
+            .map(|hits| Hits::new(hits).with_score_kind(ScoreKind::Similarity))
     }
 
     fn describe(&self) -> StepInfo<'_> {
@@ -379,6 +441,9 @@ impl Retriever for MemoryRetriever {
             MemoryError::NonFinite { .. } => "non_finite_vector",
             MemoryError::Empty { .. } => "empty_vector",
             MemoryError::NoVector { .. } => "no_vector",
+            MemoryError::InvalidQuery { .. } => "invalid_query",
+            MemoryError::UnsupportedNative { .. } => "unsupported_native",
+            MemoryError::UnsupportedSparse { .. } => "unsupported_sparse",
         })
     }
 }

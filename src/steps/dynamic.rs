@@ -39,7 +39,7 @@ use futures_util::{StreamExt, TryFutureExt};
 
 use super::{
     ChatChunk, ChatModel, ChatRequest, Completion, Embedder, Embeddings, Hit, Hits, Prompt,
-    PromptBuilder, Query, Retriever, StepInfo,
+    PromptBuilder, Query, QueryInfo, Reranker, Retriever, StepInfo,
 };
 
 /// A boxed, thread-safe error.
@@ -57,6 +57,7 @@ pub type BoxChatStream = Pin<Box<dyn Stream<Item = Result<ChatChunk, DynError>> 
 pub struct DynError {
     error: BoxError,
     error_type: Cow<'static, str>,
+    message: Option<String>,
 }
 
 impl DynError {
@@ -68,7 +69,22 @@ impl DynError {
         DynError {
             error: Box::new(error),
             error_type,
+            message: None,
         }
+    }
+
+    /// Keeps the plainer message its implementation gave it (see
+    /// [`Retriever::error_message`]); `Display` stays the original's.
+    pub fn with_message(mut self, message: String) -> Self {
+        self.message = Some(message);
+        self
+    }
+
+    /// The message its implementation gave it, else its `Display`.
+    pub fn message(&self) -> String {
+        self.message
+            .clone()
+            .unwrap_or_else(|| self.error.to_string())
     }
 
     /// The `error.type` the implementation gave this error.
@@ -152,14 +168,23 @@ pub trait DynRetriever: Send + Sync {
     fn retrieve_dyn<'a>(&'a self, query: &'a Query<'a>) -> BoxFuture<'a, Result<Hits, DynError>>;
     /// [`Retriever::describe`].
     fn describe_dyn(&self) -> StepInfo<'_>;
+    /// [`Retriever::describe_query`].
+    fn describe_query_dyn(&self, query: &Query<'_>) -> QueryInfo;
 }
 
 impl<T: Retriever> DynRetriever for T {
     fn retrieve_dyn<'a>(&'a self, query: &'a Query<'a>) -> BoxFuture<'a, Result<Hits, DynError>> {
-        Box::pin(self.retrieve(query).map_err(boxed(T::error_type)))
+        Box::pin(self.retrieve(query).map_err(|error| {
+            let class = T::error_type(&error);
+            let message = T::error_message(&error);
+            DynError::new(error, class).with_message(message)
+        }))
     }
     fn describe_dyn(&self) -> StepInfo<'_> {
         self.describe()
+    }
+    fn describe_query_dyn(&self, query: &Query<'_>) -> QueryInfo {
+        self.describe_query(query)
     }
 }
 
@@ -173,6 +198,57 @@ impl Retriever for dyn DynRetriever {
     }
     fn error_type(error: &DynError) -> Cow<'static, str> {
         error.error_type.clone()
+    }
+    fn error_message(error: &DynError) -> String {
+        error.message()
+    }
+    fn describe_query(&self, query: &Query<'_>) -> QueryInfo {
+        self.describe_query_dyn(query)
+    }
+}
+
+/// The object-safe twin of [`Reranker`].
+pub trait DynReranker: Send + Sync {
+    /// [`Reranker::rerank`], boxed.
+    fn rerank_dyn<'a>(
+        &'a self,
+        query: &'a str,
+        hits: &'a [Hit],
+    ) -> BoxFuture<'a, Result<Hits, DynError>>;
+    /// [`Reranker::describe`].
+    fn describe_dyn(&self) -> StepInfo<'_>;
+}
+
+impl<T: Reranker> DynReranker for T {
+    fn rerank_dyn<'a>(
+        &'a self,
+        query: &'a str,
+        hits: &'a [Hit],
+    ) -> BoxFuture<'a, Result<Hits, DynError>> {
+        Box::pin(self.rerank(query, hits).map_err(|error| {
+            let class = T::error_type(&error);
+            let message = T::error_message(&error);
+            DynError::new(error, class).with_message(message)
+        }))
+    }
+    fn describe_dyn(&self) -> StepInfo<'_> {
+        self.describe()
+    }
+}
+
+impl Reranker for dyn DynReranker {
+    type Error = DynError;
+    async fn rerank(&self, query: &str, hits: &[Hit]) -> Result<Hits, DynError> {
+        self.rerank_dyn(query, hits).await
+    }
+    fn describe(&self) -> StepInfo<'_> {
+        self.describe_dyn()
+    }
+    fn error_type(error: &DynError) -> Cow<'static, str> {
+        error.error_type.clone()
+    }
+    fn error_message(error: &DynError) -> String {
+        error.message()
     }
 }
 
@@ -303,6 +379,28 @@ macro_rules! forward_through_pointers {
             }
             fn error_type(error: &T::Error) -> Cow<'static, str> {
                 T::error_type(error)
+            }
+            fn error_message(error: &T::Error) -> String {
+                T::error_message(error)
+            }
+            fn describe_query(&self, query: &Query<'_>) -> QueryInfo {
+                (**self).describe_query(query)
+            }
+        }
+
+        impl<T: Reranker + ?Sized> Reranker for $pointer {
+            type Error = T::Error;
+            fn rerank(&self, query: &str, hits: &[Hit]) -> impl Future<Output = Result<Hits, T::Error>> + Send {
+                (**self).rerank(query, hits)
+            }
+            fn describe(&self) -> StepInfo<'_> {
+                (**self).describe()
+            }
+            fn error_type(error: &T::Error) -> Cow<'static, str> {
+                T::error_type(error)
+            }
+            fn error_message(error: &T::Error) -> String {
+                T::error_message(error)
             }
         }
 

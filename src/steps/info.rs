@@ -150,7 +150,7 @@ impl<'a> StepInfo<'a> {
     }
 }
 
-/// Which of the four RAG steps a span or a price belongs to.
+/// Which RAG step a span or a price belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum StepKind {
@@ -158,6 +158,8 @@ pub enum StepKind {
     Embeddings,
     /// Vector search ([`Retriever`](super::Retriever)).
     Retrieval,
+    /// Reranking retrieved hits ([`Reranker`](super::Reranker)).
+    Rerank,
     /// Prompt building ([`PromptBuilder`](super::PromptBuilder)).
     Prompt,
     /// The LLM call ([`ChatModel`](super::ChatModel)).
@@ -166,19 +168,22 @@ pub enum StepKind {
 
 impl StepKind {
     /// All kinds, in request order.
-    pub const ALL: [StepKind; 4] = [
+    pub const ALL: [StepKind; 5] = [
         StepKind::Embeddings,
         StepKind::Retrieval,
+        StepKind::Rerank,
         StepKind::Prompt,
         StepKind::Chat,
     ];
 
-    /// A short lower-case name: `embeddings`, `retrieval`, `prompt`, `chat`
-    /// (the first, second and last are also `gen_ai.operation.name` values).
+    /// A short lower-case name: `embeddings`, `retrieval`, `rerank`,
+    /// `prompt`, `chat` (all but `prompt` are also the
+    /// `gen_ai.operation.name` values ragtrace writes).
     pub const fn as_str(self) -> &'static str {
         match self {
             StepKind::Embeddings => "embeddings",
             StepKind::Retrieval => "retrieval",
+            StepKind::Rerank => "rerank",
             StepKind::Prompt => "prompt",
             StepKind::Chat => "chat",
         }

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | embed the query | [`Embedder`] | [`Embeddings`] |
 //! | search the vector store | [`Retriever`] | [`Hits`] |
+//! | rerank the hits (optional) | [`Reranker`] | [`Hits`] |
 //! | build the prompt | [`PromptBuilder`] | [`Prompt`] |
 //! | call the model | [`ChatModel`] | [`Completion`] or a stream of [`ChatChunk`]s |
 //!
@@ -15,15 +16,21 @@
 mod chat;
 pub mod dynamic;
 mod embed;
+mod filter;
 mod info;
 mod prompt;
+mod rerank;
 mod retrieve;
 mod usage;
 
 pub use chat::{ChatChunk, ChatModel, ChatRequest, Completion, SingleChunk, single_chunk};
-pub use dynamic::{DynChatModel, DynEmbedder, DynError, DynPromptBuilder, DynRetriever};
+pub use dynamic::{
+    DynChatModel, DynEmbedder, DynError, DynPromptBuilder, DynReranker, DynRetriever,
+};
 pub use embed::{Embedder, Embeddings};
+pub use filter::{Bounds, Filter, FilterError, FilterValue};
 pub use info::{StepInfo, StepKind, default_error_type};
 pub use prompt::{Message, Prompt, PromptBuilder, PromptStats, Role};
-pub use retrieve::{Hit, Hits, Query, Retriever};
+pub use rerank::Reranker;
+pub use retrieve::{Hit, Hits, Query, QueryError, QueryInfo, Retriever, ScoreKind, SparseVector};
 pub use usage::Usage;

@@ -217,6 +217,7 @@ fn step(a: &Attributes) -> Option<String> {
     let from_operation = str_of(a, keys::GEN_AI_OPERATION_NAME).and_then(|op| match op {
         "embeddings" => Some("embeddings"),
         "retrieval" => Some("retrieval"),
+        "rerank" => Some("rerank"),
         "chat" | "text_completion" | "generate_content" => Some("chat"),
         _ => None,
     });
@@ -225,6 +226,7 @@ fn step(a: &Attributes) -> Option<String> {
             match kind.to_ascii_uppercase().as_str() {
                 "EMBEDDING" => Some("embeddings"),
                 "RETRIEVER" => Some("retrieval"),
+                "RERANKER" => Some("rerank"),
                 "LLM" => Some("chat"),
                 "PROMPT" => Some("prompt"),
                 _ => None,

@@ -299,42 +299,8 @@ impl Status {
     }
 }
 
-/// Which way retrieval scores point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ScoreKind {
-    /// Higher is better (cosine, dot product, relevance).
-    Similarity,
-    /// Lower is better (Euclidean, Manhattan distance).
-    Distance,
-}
-
-impl ScoreKind {
-    /// `similarity` or `distance`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ScoreKind::Similarity => "similarity",
-            ScoreKind::Distance => "distance",
-        }
-    }
-
-    /// Parses [`as_str`](Self::as_str)'s output.
-    pub fn parse(text: &str) -> Option<ScoreKind> {
-        match text {
-            "similarity" => Some(ScoreKind::Similarity),
-            "distance" => Some(ScoreKind::Distance),
-            _ => None,
-        }
-    }
-
-    /// `true` if `a` is a better score than `b`.
-    pub fn better(self, a: f64, b: f64) -> bool {
-        match self {
-            ScoreKind::Similarity => a > b,
-            ScoreKind::Distance => a < b,
-        }
-    }
-}
+/// Which way retrieval scores point (the step's own type, re-exported).
+pub use crate::steps::ScoreKind;
 
 /// Where a stored cost came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -279,20 +279,8 @@ fn shout(v: Verdict) -> &'static str {
     }
 }
 
-/// `text` with control characters (terminal escapes among them) shown as
-/// `\u{..}`: a collection name comes from traces and must not drive the
-/// terminal.
-fn safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// A collection name comes from traces and must not drive the terminal.
+use crate::analysis::text::terminal_safe as safe;
 
 fn clip(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {

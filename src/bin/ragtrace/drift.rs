@@ -53,7 +53,8 @@ pub struct Args {
     /// it for similarities, over it for distances).
     #[arg(long, value_name = "SCORE", allow_negative_numbers = true)]
     low_score: Option<f64>,
-    /// Write an HTML report (not built yet).
+    /// Also write the report as one self-contained HTML page with charts
+    /// (opens offline) to this file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// PSI warn threshold.
@@ -128,11 +129,6 @@ enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.html.is_some() {
-        anyhow::bail!(
-            "--html is not built yet; use --format json for the full report (per-window metrics, baseline bands, thresholds, histograms)"
-        );
-    }
     let now = SystemTime::now();
     let window = parse_duration(&args.window).with_context(|| {
         format!(
@@ -176,6 +172,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.validate()?;
     let store = args.db.open()?;
     let report = drift(&store, &options)?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, ragtrace::analysis::html::drift_html(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     match args.format {
         Format::Table => common::emit(&render_drift_table(&report))?,
         Format::Json => common::print_json(&report)?,

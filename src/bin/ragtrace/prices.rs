@@ -460,14 +460,4 @@ fn money(price: Usd) -> String {
 }
 
 /// 1047576 -> 1,047,576.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use ragtrace::analysis::text::thousands;

@@ -30,6 +30,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Also write the report as one self-contained HTML page with charts
+    /// (opens offline) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     #[command(flatten)]
     quiet: crate::progress::QuietArgs,
 }
@@ -87,6 +91,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let report = report_with_progress(&store, &options, &mut |spans| bar.set_position(spans))?;
     bar.finish_and_clear();
+    if let Some(path) = &args.html {
+        std::fs::write(path, ragtrace::analysis::html::report_html(&report))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     match args.format {
         Format::Json => print_json(&report)?,
         Format::Csv => print_csv(&report)?,

@@ -1,7 +1,6 @@
 //! Plain-text output: tables that fit the terminal, numbers people read
 //! at a glance, and strings from traces made safe for a terminal.
 
-use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
@@ -21,19 +20,7 @@ pub fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
-/// `text` with control characters (terminal escapes among them) shown as
-/// `\u{..}` escapes, so a string from a trace cannot drive the terminal.
-pub fn safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use ragtrace::analysis::text::terminal_safe as safe;
 
 /// `text` cut to `max` characters, the cut marked with `…`.
 pub fn cut(text: &str, max: usize) -> String {
@@ -48,18 +35,7 @@ pub fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// `1,234,567`.
-pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use ragtrace::analysis::text::thousands as count;
 
 /// Exact dollars: `$0.0002275`.
 pub fn money(usd: Usd) -> String {
