@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -317,7 +318,15 @@ pub fn report_with_progress(
     options: &ReportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, AnalysisError> {
-    let mut builder = Builder::new(options);
+    // Two threads where the source can split its traces (by trace id):
+    // each part is summed by its own builder, and the builders are merged
+    // in trace-id order, which gives the report one thread would.
+    if let Some(parts) = source.report_parts(READ_THREADS)?
+        && parts.len() > 1
+    {
+        return report_in_parts(parts, options, progress);
+    }
+    let mut builder = Builder::new(options, 0);
     let (mut read, mut told) = (0_u64, 0_u64);
     source.report_traces(&options.range, &mut |spans| {
         builder.add_trace(spans);
@@ -329,6 +338,64 @@ pub fn report_with_progress(
         ControlFlow::Continue(())
     })?;
     progress(read);
+    Ok(builder.finish())
+}
+
+/// Threads a report reads on, where the source can split.
+const READ_THREADS: usize = 2;
+
+fn report_in_parts(
+    parts: Vec<Box<dyn TraceSource + Send>>,
+    options: &ReportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, AnalysisError> {
+    let others_read = AtomicU64::new(0);
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("more than one part");
+    let (first, rest) = std::thread::scope(|scope| {
+        let others_read = &others_read;
+        let handles: Vec<_> = parts
+            .enumerate()
+            .map(|(i, part)| {
+                scope.spawn(move || -> Result<Builder<'_>, AnalysisError> {
+                    let mut builder = Builder::new(options, i as u64 + 1);
+                    part.report_traces(&options.range, &mut |spans| {
+                        builder.add_trace(spans);
+                        others_read.fetch_add(spans.len() as u64, Ordering::Relaxed);
+                        ControlFlow::Continue(())
+                    })?;
+                    Ok(builder)
+                })
+            })
+            .collect();
+        // The first part on this thread, which also tells the progress.
+        let mut builder = Builder::new(options, 0);
+        let (mut read, mut told) = (0_u64, 0_u64);
+        let first = first
+            .report_traces(&options.range, &mut |spans| {
+                builder.add_trace(spans);
+                read += spans.len() as u64;
+                if read - told >= 4_096 {
+                    told = read;
+                    progress(read + others_read.load(Ordering::Relaxed));
+                }
+                ControlFlow::Continue(())
+            })
+            .map(|()| builder);
+        let rest: Vec<Result<Builder<'_>, AnalysisError>> = handles
+            .into_iter()
+            .map(|handle| match handle.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect();
+        (first, rest)
+    });
+    let mut builder = first?;
+    for part in rest {
+        builder.absorb(part?);
+    }
+    progress(builder.total.totals.spans);
     Ok(builder.finish())
 }
 
@@ -434,7 +501,10 @@ impl<T> Ord for Unordered<T> {
 const NONE: &str = "(none)";
 
 impl<'o> Builder<'o> {
-    fn new(options: &'o ReportOptions) -> Self {
+    /// A builder for part `part` of the traces (in trace-id order): its
+    /// arrival sequence starts above every earlier part's, so ties between
+    /// equally costly requests break as on one thread.
+    fn new(options: &'o ReportOptions, part: u64) -> Self {
         Builder {
             options,
             groups: HashMap::default(),
@@ -445,7 +515,7 @@ impl<'o> Builder<'o> {
             total: Acc::default(),
             steps: HashMap::default(),
             top: BinaryHeap::new(),
-            seq: 0,
+            seq: part << 48,
             unpriced: BTreeMap::new(),
             timeline: BTreeMap::new(),
             first_ns: i64::MAX,
@@ -654,6 +724,75 @@ impl<'o> Builder<'o> {
                 }
             }
         }
+    }
+
+    /// Adds the sums of `later`, built over traces that all come after
+    /// this builder's (in trace-id order). The result is what one builder
+    /// fed both parts in order gives, except near the caps on tracked names
+    /// (10,000 group keys, 64 steps, 64 models an hour), where which names
+    /// are kept can differ (the sums still add up).
+    fn absorb(&mut self, later: Builder<'o>) {
+        self.total.merge(&later.total);
+        for (key, acc) in later.groups {
+            if let Some(ours) = self.groups.get_mut(&key) {
+                ours.merge(&acc);
+            } else if self.groups.len() < MAX_TRACKED_NAMES {
+                self.groups.insert(key, acc);
+            } else {
+                self.overflow.merge(&acc);
+                self.overflow_untracked = true;
+            }
+        }
+        self.overflow.merge(&later.overflow);
+        self.overflow_keys += later.overflow_keys;
+        self.overflow_untracked |= later.overflow_untracked;
+        for entry in later.by_request {
+            self.by_request.push(entry);
+            if self.by_request.len() > self.options.max_groups
+                && let Some(Reverse((_, _, Unordered((_, evicted))))) = self.by_request.pop()
+            {
+                self.overflow.merge(&evicted);
+                self.overflow_keys += 1;
+            }
+        }
+        for (step, acc) in later.steps {
+            if let Some(ours) = self.steps.get_mut(&step) {
+                ours.merge(&acc);
+            } else if self.steps.len() < 64 {
+                self.steps.insert(step, acc);
+            }
+        }
+        for entry in later.top {
+            self.top.push(entry);
+            if self.top.len() > self.options.top {
+                self.top.pop();
+            }
+        }
+        self.seq = self.seq.max(later.seq);
+        for (model, (unpriced, partial)) in later.unpriced {
+            if self.unpriced.contains_key(&model) || self.unpriced.len() < MAX_TRACKED_NAMES {
+                let entry = self.unpriced.entry(model).or_default();
+                entry.0 += unpriced;
+                entry.1 += partial;
+            }
+        }
+        for (hour, (requests, models, steps)) in later.timeline {
+            let bucket = self.timeline.entry(hour).or_default();
+            bucket.0 += requests;
+            for (model, cost) in models {
+                let model = if bucket.1.contains_key(&model) || bucket.1.len() < 64 {
+                    model
+                } else {
+                    "(other)".to_owned()
+                };
+                add_cost(&mut bucket.1, &model, cost);
+            }
+            for (step, cost) in steps {
+                add_cost(&mut bucket.2, &step, cost);
+            }
+        }
+        self.first_ns = self.first_ns.min(later.first_ns);
+        self.last_ns = self.last_ns.max(later.last_ns);
     }
 
     fn finish(self) -> Report {

@@ -51,6 +51,19 @@ pub trait TraceSource {
         self.traces(range, visit)
     }
 
+    /// For reading on several threads: up to `parts` sources whose
+    /// [`report_traces`](Self::report_traces) together yield each of this
+    /// source's traces once, split by trace id into ranges in order (the
+    /// first part holds the lowest ids). `None` where the source cannot be
+    /// split; a report then reads on one thread.
+    fn report_parts(
+        &self,
+        parts: usize,
+    ) -> Result<Option<Vec<Box<dyn TraceSource + Send>>>, AnalysisError> {
+        let _ = parts;
+        Ok(None)
+    }
+
     /// Every retrieval span that started in `range`, by start time.
     fn retrievals(
         &self,

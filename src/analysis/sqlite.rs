@@ -164,64 +164,30 @@ impl TraceSource for Store {
         range: &TimeRange,
         visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
     ) -> Result<(), AnalysisError> {
-        let (since, until) = range.nanos();
-        // Unbounded: the `spans_trace` index in order, alone. Bounded: the
-        // traces with a span in range (from `spans_start`, which holds the
-        // trace id), each looked up in `spans_trace`, in trace order.
-        let (sql, params) = if range.since.is_none() && range.until.is_none() {
-            (
-                format!(
-                    "SELECT {REPORT_COLUMNS} FROM spans INDEXED BY spans_trace \
-                     ORDER BY trace_id, start_ns, span_id"
-                ),
-                Vec::new(),
-            )
-        } else {
-            (
-                format!(
-                    "SELECT {REPORT_COLUMNS} FROM spans INDEXED BY spans_trace \
-                     WHERE trace_id IN (SELECT trace_id FROM spans INDEXED BY spans_start \
-                     WHERE start_ns >= ?1 AND start_ns < ?2) \
-                     ORDER BY trace_id, start_ns, span_id"
-                ),
-                vec![SqlValue::Integer(since), SqlValue::Integer(until)],
-            )
-        };
-        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.sqlite(e))?;
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(params))
-            .map_err(|e| self.sqlite(e))?;
-        // The records of the current trace, reused from trace to trace so
-        // that reading allocates nothing once warm.
-        let mut spans: Vec<SpanRecord> = Vec::new();
-        let mut len = 0;
-        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
-            let trace_id = match row.get_ref(0).map_err(|e| self.sqlite(e))? {
-                ValueRef::Text(hex) => parse_hex(hex).map(TraceId::from),
-                _ => None,
-            };
-            let Some(trace_id) = trace_id else {
-                let value = row.get_ref(0).map_err(|e| self.sqlite(e))?;
-                return Err(self.corrupt(value, "", "trace_id", "not a trace id").into());
-            };
-            if len > 0 && spans[0].trace_id != trace_id {
-                let flow = visit(&spans[..len]);
-                len = 0;
-                if flow.is_break() {
-                    return Ok(());
-                }
-            }
-            if len == spans.len() {
-                spans.push(blank_record());
-            }
-            spans[len].trace_id = trace_id;
-            decode_report_row(row, &mut spans[len]).map_err(|e| self.bad_row(row, e))?;
-            len += 1;
+        report_traces_in(self, range, None, visit)
+    }
+
+    fn report_parts(
+        &self,
+        parts: usize,
+    ) -> Result<Option<Vec<Box<dyn TraceSource + Send>>>, AnalysisError> {
+        // One connection per part, on the same file; a store in memory
+        // cannot be opened twice.
+        if parts < 2 || self.path.as_os_str() == ":memory:" {
+            return Ok(None);
         }
-        if len > 0 {
-            let _ = visit(&spans[..len]);
+        let parts = parts.min(16);
+        let mut out: Vec<Box<dyn TraceSource + Send>> = Vec::with_capacity(parts);
+        for i in 0..parts {
+            // Trace ids are random hex: split on their first digit.
+            let bound = |i: usize| (i < parts).then(|| format!("{:x}", i * 16 / parts));
+            let from = if i == 0 { None } else { bound(i) };
+            out.push(Box::new(TraceIdRange {
+                store: Store::open_read_only(&self.path)?,
+                ids: (from, bound(i + 1)),
+            }));
         }
-        Ok(())
+        Ok(Some(out))
     }
 
     fn retrievals(
@@ -251,6 +217,135 @@ impl TraceSource for Store {
             }
         }
         Ok(())
+    }
+}
+
+/// `report_traces` over the traces whose id is in `[ids.0, ids.1)` (either
+/// end open), or over all of them.
+fn report_traces_in(
+    store: &Store,
+    range: &TimeRange,
+    ids: Option<&(Option<String>, Option<String>)>,
+    visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+) -> Result<(), AnalysisError> {
+    let (since, until) = range.nanos();
+    // Unbounded: the `spans_trace` index in order, alone. Bounded: the
+    // traces with a span in range (from `spans_start`), each looked up in
+    // `spans_trace`, in trace order. A part of the trace ids: the same,
+    // over that stretch of the index.
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut params: Vec<SqlValue> = Vec::new();
+    if range.since.is_some() || range.until.is_some() {
+        conditions.push(
+            "trace_id IN (SELECT trace_id FROM spans INDEXED BY spans_start \
+             WHERE start_ns >= ? AND start_ns < ?)",
+        );
+        params.extend([SqlValue::Integer(since), SqlValue::Integer(until)]);
+    }
+    if let Some((from, to)) = ids {
+        if let Some(from) = from {
+            conditions.push("trace_id >= ?");
+            params.push(SqlValue::Text(from.clone()));
+        }
+        if let Some(to) = to {
+            conditions.push("trace_id < ?");
+            params.push(SqlValue::Text(to.clone()));
+        }
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {} ", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {REPORT_COLUMNS} FROM spans INDEXED BY spans_trace {filter}\
+         ORDER BY trace_id, start_ns, span_id"
+    );
+    let mut statement = store
+        .conn
+        .prepare_cached(&sql)
+        .map_err(|e| store.sqlite(e))?;
+    let mut rows = statement
+        .query(rusqlite::params_from_iter(params))
+        .map_err(|e| store.sqlite(e))?;
+    // The records of the current trace, reused from trace to trace so
+    // that reading allocates nothing once warm.
+    let mut spans: Vec<SpanRecord> = Vec::new();
+    let mut len = 0;
+    while let Some(row) = rows.next().map_err(|e| store.sqlite(e))? {
+        let trace_id = match row.get_ref(0).map_err(|e| store.sqlite(e))? {
+            ValueRef::Text(hex) => parse_hex(hex).map(TraceId::from),
+            _ => None,
+        };
+        let Some(trace_id) = trace_id else {
+            let value = row.get_ref(0).map_err(|e| store.sqlite(e))?;
+            return Err(store
+                .corrupt(value, "", "trace_id", "not a trace id")
+                .into());
+        };
+        if len > 0 && spans[0].trace_id != trace_id {
+            let flow = visit(&spans[..len]);
+            len = 0;
+            if flow.is_break() {
+                return Ok(());
+            }
+        }
+        if len == spans.len() {
+            spans.push(blank_record());
+        }
+        spans[len].trace_id = trace_id;
+        decode_report_row(row, &mut spans[len]).map_err(|e| store.bad_row(row, e))?;
+        len += 1;
+    }
+    if len > 0 {
+        let _ = visit(&spans[..len]);
+    }
+    Ok(())
+}
+
+/// A store read over one stretch of trace ids (for `report_parts`): its
+/// `report_traces` yields only those traces; every other query reads the
+/// whole store.
+struct TraceIdRange {
+    store: Store,
+    ids: (Option<String>, Option<String>),
+}
+
+impl TraceSource for TraceIdRange {
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
+        TraceSource::requests(&self.store, filter)
+    }
+
+    fn find_traces(&self, prefix: &str, limit: usize) -> Result<Vec<TraceId>, AnalysisError> {
+        TraceSource::find_traces(&self.store, prefix, limit)
+    }
+
+    fn trace(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, AnalysisError> {
+        TraceSource::trace(&self.store, trace_id)
+    }
+
+    fn traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::traces(&self.store, range, visit)
+    }
+
+    fn report_traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        report_traces_in(&self.store, range, Some(&self.ids), visit)
+    }
+
+    fn retrievals(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::retrievals(&self.store, range, visit)
     }
 }
 

@@ -1,0 +1,89 @@
+//! A report read on several threads (the store split by trace id) equals
+//! the report read on one, for every grouping, over the whole store and
+//! over a time range.
+#![cfg(feature = "store")]
+#![recursion_limit = "256"]
+
+#[path = "../examples/gen_store/synth.rs"]
+mod synth;
+
+use std::ops::ControlFlow;
+use std::time::{Duration, UNIX_EPOCH};
+
+use opentelemetry::trace::TraceId;
+use ragtrace::analysis::{
+    AnalysisError, GroupBy, ReportOptions, RequestFilter, RequestRow, RetrievalFact, TimeRange,
+    TraceSource, report,
+};
+use ragtrace::store::{SpanRecord, Store};
+
+/// The store, refusing to split: the one-thread reference.
+struct OneThread<'s>(&'s Store);
+
+impl TraceSource for OneThread<'_> {
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
+        TraceSource::requests(self.0, filter)
+    }
+    fn find_traces(&self, prefix: &str, limit: usize) -> Result<Vec<TraceId>, AnalysisError> {
+        TraceSource::find_traces(self.0, prefix, limit)
+    }
+    fn trace(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, AnalysisError> {
+        TraceSource::trace(self.0, trace_id)
+    }
+    fn traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::traces(self.0, range, visit)
+    }
+    fn report_traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::report_traces(self.0, range, visit)
+    }
+    fn retrievals(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::retrievals(self.0, range, visit)
+    }
+}
+
+#[test]
+fn a_report_read_in_parts_equals_one_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parts.db");
+    let mut plan = synth::Plan::spans(20_000);
+    plan.days = 3;
+    synth::write(&mut Store::open(&path).unwrap(), &plan, 1_000).unwrap();
+    let store = Store::open_read_only(&path).unwrap();
+    assert!(store.report_parts(2).unwrap().is_some_and(|p| p.len() == 2));
+
+    let day = UNIX_EPOCH + Duration::from_secs(synth::EPOCH_S + 86_400);
+    let ranges = [
+        TimeRange::all(),
+        TimeRange::between(Some(day), Some(day + Duration::from_secs(86_400))),
+    ];
+    for range in ranges {
+        for (_, group_by) in GroupBy::ALL {
+            for max_groups in [5, 50] {
+                let options = ReportOptions::new()
+                    .range(range)
+                    .group_by(group_by)
+                    .top(7)
+                    .max_groups(max_groups);
+                let parts = report(&store, &options).unwrap();
+                let whole = report(&OneThread(&store), &options).unwrap();
+                assert_eq!(
+                    parts, whole,
+                    "{group_by:?} over {range:?}, {max_groups} groups"
+                );
+                assert!(parts.total.requests > 0);
+            }
+        }
+    }
+}
