@@ -24,6 +24,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 SIZES="${SIZES:-100000 1000000 5000000}"
+# Drift at scale: stores of retrieval spans only (30 days × 100,000 a day).
+DRIFT_SIZES="${DRIFT_SIZES:-3000000}"
 RUNS="${RUNS:-1}"
 VENV="${VENV:-target/bench-venv}"
 STORES=target/bench-stores
@@ -137,4 +139,23 @@ print(f"  ratio duckdb / ragtrace: {duck_wall / ours_wall:.2f}x wall time (best 
 if problems:
     sys.exit(1)
 PY
+done
+
+for retrievals in $DRIFT_SIZES; do
+    db="$STORES/retrievals-$retrievals-$SCHEMA_HASH.db"
+    if [[ ! -f "$db" ]]; then
+        echo "== generating $db"
+        rm -f "$STORES/retrievals-$retrievals-"*.db*
+        "$GEN" --spans "$retrievals" --retrievals-only --out "$db"
+    fi
+    best_drift=""
+    for run in $(seq "$RUNS"); do
+        /usr/bin/time -v "$BIN" drift --db "$db" --format json \
+            > "$OUT/drift-r$retrievals.json" 2> "$OUT/drift-r$retrievals.time" || true
+        read -r wall rss < <(measure "$OUT/drift-r$retrievals.time")
+        if [[ -z "$best_drift" ]] || awk "BEGIN{exit !($wall < ${best_drift%% *})}"; then best_drift="$wall $rss"; fi
+    done
+    read -r dwall drss <<< "$best_drift"
+    printf "\n%s retrievals over 30 days (%s MiB store, retrieval spans only): ragtrace drift %.2f s wall, %d MiB max RSS\n" \
+        "$retrievals" "$(du -m "$db" | cut -f1)" "$dwall" "$((drss / 1024))"
 done

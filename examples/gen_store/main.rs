@@ -8,6 +8,9 @@
 //! written through `Store::insert` in batches of 1,000 spans (`--batch`),
 //! as the live sink writes them. Prints the spans written, the time taken
 //! and the file size. Refuses to overwrite an existing file.
+//!
+//! `--retrievals-only` writes only the retrieval span of each request, for
+//! drift at scale (`--spans 3000000` is 30 days × 100,000 retrievals).
 
 #![recursion_limit = "256"]
 
@@ -23,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seed = 42_u64;
     let mut batch = 1_000_usize;
     let mut out = None;
+    let mut retrievals_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -32,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => seed = value()?.parse()?,
             "--batch" => batch = value()?.parse()?,
             "--out" => out = Some(value()?),
+            "--retrievals-only" => retrievals_only = true,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -42,6 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut plan = synth::Plan::spans(spans);
     plan.days = days;
     plan.seed = seed;
+    plan.retrievals_only = retrievals_only;
+    if retrievals_only {
+        // Every span is a retrieval: one "request" per span.
+        plan.requests = spans;
+    }
     let mut store = Store::open(&out)?;
     let started = Instant::now();
     let written = synth::write(&mut store, &plan, batch)?;

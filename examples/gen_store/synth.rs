@@ -33,6 +33,9 @@ pub struct Plan {
     pub days: u64,
     /// The random seed.
     pub seed: u64,
+    /// Write only each request's retrieval span (for drift at scale:
+    /// `requests` is then the number of retrievals).
+    pub retrievals_only: bool,
 }
 
 impl Plan {
@@ -42,6 +45,7 @@ impl Plan {
             requests: spans / SPANS_PER_REQUEST,
             days: 30,
             seed: 42,
+            retrievals_only: false,
         }
     }
 }
@@ -489,6 +493,10 @@ impl Generator {
             spans[3].status = Status::Error;
             spans[3].status_message = Some("429 Too Many Requests".into());
             spans[4].status = Status::Error;
+        }
+        if self.plan.retrievals_only {
+            out.push(spans.swap_remove(1).into_record(None));
+            return;
         }
         out.extend(spans.into_iter().map(|parts| parts.into_record(None)));
     }
