@@ -28,6 +28,7 @@ mod stream;
 mod traced;
 
 pub use capture::{Capture, Redact, Redactor};
+pub(crate) use capture::redact_credentials;
 pub use context::{InRequest, RequestFutureExt};
 pub use ledger::{StepTotals, Summary};
 pub use options::Options;
