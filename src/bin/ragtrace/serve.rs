@@ -22,6 +22,16 @@ pub struct Args {
     /// The largest request body accepted, in bytes (compressed or not).
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_body: usize,
+    /// Open connections at most; more wait until one closes. Keep it under
+    /// the file descriptor limit (`ulimit -n`).
+    #[arg(long, default_value_t = 128)]
+    max_connections: usize,
+    /// Keep prompt and completion content (gen_ai.prompt,
+    /// gen_ai.input.messages, input.value, output.value, ...) as received.
+    /// By default it is replaced with [REDACTED]; credentials are redacted
+    /// either way.
+    #[arg(long)]
+    keep_content: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -34,13 +44,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .try_init();
     let pricer = args.pricing.pricer()?;
+    // Refuses a store it cannot write before saying it listens.
     let store = Store::open(&args.db)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let mut config = ReceiverConfig::new().max_body_bytes(args.max_body);
+        let mut config = ReceiverConfig::new()
+            .max_body_bytes(args.max_body)
+            .max_connections(args.max_connections)
+            .keep_content(args.keep_content);
         if let Some(pricer) = pricer {
             config = config.pricer(pricer);
         }
@@ -57,6 +71,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         receiver
             .serve(async {
                 let _ = tokio::signal::ctrl_c().await;
+                eprintln!("stopping: finishing requests in flight (interrupt again to quit now)");
+                // A second interrupt quits at once: what was acknowledged
+                // is already committed.
+                tokio::spawn(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                    eprintln!("interrupted again: quitting without waiting");
+                    std::process::exit(130);
+                });
             })
             .await?;
         eprintln!(
