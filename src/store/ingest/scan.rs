@@ -261,7 +261,7 @@ mod tests {
             r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
             vec!["{}"; 1000].join(",")
         );
-        assert_eq!(json_items(json.as_bytes(), usize::MAX), Ok(1000 + 5));
+        assert_eq!(json_items(json.as_bytes(), usize::MAX), Ok(1000 + 6));
     }
 
     #[test]
