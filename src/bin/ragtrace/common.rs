@@ -118,7 +118,13 @@ pub fn describe(error: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in error.chain() {
         let text = cause.to_string();
-        let shown = out.ends_with(&text) || (text.len() >= 16 && out.contains(&text));
+        // Shown already, or the same cause restated with a prefix
+        // ("Error code 26: file is not a database" after "file is not a
+        // database").
+        let last = out.rsplit(": ").next().unwrap_or("");
+        let shown = out.ends_with(&text)
+            || (text.len() >= 16 && out.contains(&text))
+            || (last.len() >= 8 && text.ends_with(last));
         if text.is_empty() || shown {
             continue;
         }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use ragtrace::store::Store;
@@ -26,6 +27,17 @@ pub struct Args {
     /// the file descriptor limit (`ulimit -n`).
     #[arg(long, default_value_t = 128)]
     max_connections: usize,
+    /// Time a client has to send a request's head; also how long an idle
+    /// kept-alive connection stays open.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// Time a client has to send a request's body (then 408).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    body_timeout: Duration,
+    /// On interrupt, time requests in flight get to finish before their
+    /// connections are closed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    shutdown_grace: Duration,
     /// Keep prompt and completion content (gen_ai.prompt,
     /// gen_ai.input.messages, input.value, output.value, ...) as received.
     /// By default it is replaced with [REDACTED]; credentials are redacted
@@ -54,6 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut config = ReceiverConfig::new()
             .max_body_bytes(args.max_body)
             .max_connections(args.max_connections)
+            .header_timeout(args.header_timeout)
+            .body_timeout(args.body_timeout)
+            .shutdown_grace(args.shutdown_grace)
             .keep_content(args.keep_content);
         if let Some(pricer) = pricer {
             config = config.pricer(pricer);
