@@ -27,4 +27,4 @@ pub use otlp::{
     decode_protobuf,
 };
 #[cfg(feature = "serve")]
-pub use serve::{Receiver, ReceiverConfig, ReceiverStats};
+pub use serve::{Receiver, ReceiverConfig, ReceiverStats, receive_body};

@@ -132,10 +132,57 @@ fn scan_message(
                 }
                 at = end;
             }
+            // A group (deprecated): the decoder skips unknown ones and goes
+            // on, so the scan must too, or what follows would go uncounted.
+            3 => {
+                if !skip_group(bytes, &mut at, field, depth + 1) {
+                    return Ok(());
+                }
+            }
             _ => return Ok(()),
         }
     }
     Ok(())
+}
+
+/// Skips a group's fields up to its end tag; `false` if malformed.
+fn skip_group(bytes: &[u8], at: &mut usize, field: u64, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    while *at < bytes.len() {
+        let Some(key) = varint(bytes, at) else {
+            return false;
+        };
+        let ok = match key & 7 {
+            0 => varint(bytes, at).is_some(),
+            1 => {
+                *at = at.saturating_add(8);
+                true
+            }
+            5 => {
+                *at = at.saturating_add(4);
+                true
+            }
+            2 => match varint(bytes, at)
+                .and_then(|len| usize::try_from(len).ok())
+                .and_then(|len| at.checked_add(len))
+            {
+                Some(end) if end <= bytes.len() => {
+                    *at = end;
+                    true
+                }
+                _ => false,
+            },
+            3 => skip_group(bytes, at, key >> 3, depth + 1),
+            4 => return key >> 3 == field,
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    false
 }
 
 /// Counts the items of a JSON document: objects, arrays and string values
@@ -276,6 +323,30 @@ mod tests {
             assert!(protobuf_items(body, 100).is_ok());
         }
         assert!(json_items(b"{{{{\"", 100).is_ok());
+    }
+
+    #[test]
+    fn spans_after_an_unknown_group_are_counted() {
+        // Field 5 of the request as a group, then 1,000 empty spans.
+        let mut body = vec![(5 << 3) | 3, 0x08, 0x01, (5 << 3) | 4];
+        body.extend_from_slice(&empty_spans_body(1000));
+        let decoded = ExportTraceServiceRequest::decode(&body[..]);
+        if let Ok(decoded) = decoded {
+            let spans: usize = decoded.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+            assert!(protobuf_items(&body, usize::MAX).unwrap() >= spans);
+        }
+        assert_eq!(protobuf_items(&body, 100), Err(Exceeded::Items(100)));
+    }
+
+    fn empty_spans_body(count: usize) -> Vec<u8> {
+        let scope: Vec<u8> = [0x12_u8, 0x00].repeat(count);
+        let mut resource = vec![0x12];
+        prost::encoding::encode_varint(scope.len() as u64, &mut resource);
+        resource.extend_from_slice(&scope);
+        let mut body = vec![0x0a];
+        prost::encoding::encode_varint(resource.len() as u64, &mut body);
+        body.extend_from_slice(&resource);
+        body
     }
 
     #[test]

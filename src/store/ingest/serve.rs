@@ -843,3 +843,39 @@ fn gunzip(body: &[u8], limit: usize) -> Result<(Vec<u8>, Option<usize>), Gunzip>
     let extra = out.len().saturating_sub(body.len()).div_ceil(BUDGET_UNIT);
     Ok((out, (extra > 0).then_some(extra)))
 }
+
+/// What the receiver does with a body, without its memory budgets: gunzip
+/// (every member), count the items, decode, convert (redacting content).
+/// For fuzz harnesses and tests; the receiver itself answers with the
+/// status each error maps to.
+#[doc(hidden)]
+pub fn receive_body(
+    body: &[u8],
+    json: bool,
+    gzip: bool,
+    max_bytes: usize,
+    max_items: usize,
+) -> Result<super::Converted, String> {
+    let raw: std::borrow::Cow<'_, [u8]> = if gzip {
+        match gunzip(body, max_bytes) {
+            Ok((out, _)) => out.into(),
+            Err(Gunzip::TooLarge) => return Err("decompressed body too large".into()),
+            Err(Gunzip::Invalid(message)) => return Err(format!("invalid gzip body: {message}")),
+        }
+    } else {
+        body.into()
+    };
+    let counted = if json {
+        scan::json_items(&raw, max_items)
+    } else {
+        scan::protobuf_items(&raw, max_items)
+    };
+    counted.map_err(|e| format!("{e:?}"))?;
+    let request = if json {
+        decode_json(&raw)
+    } else {
+        decode_protobuf(&raw)
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(convert_with(request, None, Content::Redact))
+}
