@@ -685,3 +685,156 @@ fn received_credentials_and_content_are_redacted_and_the_store_is_private() {
         drop(server);
     }
 }
+
+/// Peak resident memory of a process, in bytes (Linux: VmHWM).
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The memory bound `serve` keeps with its default limits, documented in
+/// the README ("Running serve as a shared collector").
+const SERVE_MEMORY_BOUND: u64 = 1024 * 1024 * 1024;
+
+// The bounded load test: valid clients among stalled, oversized and
+// amplifying ones, against one serve with its default budgets.
+#[test]
+fn a_crowd_of_clients_some_hostile_leaves_every_acknowledged_span_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Serve::start(
+        dir.path(),
+        &["--max-connections", "64", "--header-timeout", "2s", "--body-timeout", "2s"],
+    );
+    let addr = server.addr;
+    let acknowledged = std::sync::Mutex::new(std::collections::HashSet::new());
+    let refused = std::sync::atomic::AtomicU64::new(0);
+    let bomb = empty_spans(4_000_000);
+    let json_bomb = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        vec!["{}"; 1_000_000].join(",")
+    );
+    let gzip_bomb = gzip(&bomb);
+    std::thread::scope(|s| {
+        // Valid clients: 8 x 25 requests of 20 spans, retrying 503s and
+        // dropped connections a bounded number of times.
+        for client in 0..8_u8 {
+            let acknowledged = &acknowledged;
+            let refused = &refused;
+            s.spawn(move || {
+                for n in 0..25_u32 {
+                    let trace = client * 32 + (n % 32) as u8;
+                    let ids = n * 20..n * 20 + 20;
+                    let body = protobuf(&request(trace, ids.clone(), &[]));
+                    for _attempt in 0..200 {
+                        let answer = std::panic::catch_unwind(|| {
+                            post(addr, "application/x-protobuf", None, &body)
+                        });
+                        match answer {
+                            Ok(answer) if answer.status == 200 => {
+                                let mut ack = acknowledged.lock().unwrap();
+                                for id in ids.clone() {
+                                    ack.insert((trace, id));
+                                }
+                                break;
+                            }
+                            Ok(answer) if answer.status == 503 => {
+                                refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            Ok(answer) => panic!("a valid request got {answer:?}"),
+                            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                        }
+                    }
+                }
+            });
+        }
+        // Stalled: half-sent heads and bodies, reopened as they are cut.
+        for _ in 0..4 {
+            s.spawn(move || {
+                for _ in 0..5 {
+                    let streams: Vec<TcpStream> = (0..10)
+                        .filter_map(|i| {
+                            let mut stream = TcpStream::connect(addr).ok()?;
+                            let head: &[u8] = if i % 2 == 0 {
+                                b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n"
+                            } else {
+                                b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999\r\n\r\n{\"resourceSpans\":["
+                            };
+                            stream.write_all(head).ok()?;
+                            Some(stream)
+                        })
+                        .collect();
+                    for mut stream in streams {
+                        closed_by_server(&mut stream);
+                    }
+                }
+            });
+        }
+        // Oversized: declared and undeclared.
+        for _ in 0..2 {
+            s.spawn(move || {
+                for _ in 0..5 {
+                    let mut stream = TcpStream::connect(addr).unwrap();
+                    let _ = stream.write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000000000\r\n\r\n");
+                    let answer = read_answer(&mut stream).expect("an answer");
+                    assert_eq!(answer.status, 413);
+                    let mut stream = TcpStream::connect(addr).unwrap();
+                    let _ = stream.write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    let chunk = vec![b'x'; 1 << 20];
+                    for _ in 0..24 {
+                        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+                        framed.extend_from_slice(&chunk);
+                        framed.extend_from_slice(b"\r\n");
+                        if stream.write_all(&framed).is_err() {
+                            break;
+                        }
+                    }
+                    let answer = read_answer(&mut stream);
+                    assert!(answer.as_ref().is_none_or(|a| a.status == 413 || a.status == 503), "{answer:?}");
+                }
+            });
+        }
+        // Amplifying: 8 MB of empty spans, JSON `{}`s, and the same gzipped.
+        for client in 0..3 {
+            let (bomb, json_bomb, gzip_bomb) = (&bomb, &json_bomb, &gzip_bomb);
+            s.spawn(move || {
+                for _ in 0..4 {
+                    let answer = match client {
+                        0 => post(addr, "application/x-protobuf", None, bomb),
+                        1 => post(addr, "application/json", None, json_bomb.as_bytes()),
+                        _ => post(addr, "application/x-protobuf", Some("gzip"), gzip_bomb),
+                    };
+                    assert!(answer.status == 413 || answer.status == 503, "{answer:?}");
+                }
+            });
+        }
+    });
+    let peak = peak_rss(server.child.id()).expect("VmHWM of serve");
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert_eq!(acknowledged.len(), 8 * 25 * 20, "every valid request was acknowledged");
+    let stored: std::collections::HashSet<(u8, u32)> = server
+        .store()
+        .spans(&SpanQuery::new())
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let id = s.span_id.to_bytes();
+            (
+                s.trace_id.to_bytes()[15],
+                u32::from_be_bytes([id[4], id[5], id[6], id[7]]) - 1,
+            )
+        })
+        .collect();
+    assert!(acknowledged.is_subset(&stored), "an acknowledged span is missing");
+    eprintln!(
+        "load: peak RSS {} MiB (bound {} MiB), {} valid requests refused with 503 and retried",
+        peak / (1024 * 1024),
+        SERVE_MEMORY_BOUND / (1024 * 1024),
+        refused.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(peak < SERVE_MEMORY_BOUND, "serve peaked at {peak} bytes");
+    let stderr = server.stop();
+    assert!(stderr.contains("stopped: 4000 spans stored from 200 requests"), "{stderr}");
+}
