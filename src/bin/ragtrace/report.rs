@@ -303,7 +303,13 @@ fn spread_row(g: &GroupRow) -> Vec<String> {
     let t = &g.totals;
     // A group with no model call has no cost to spread.
     let priced = t.priced_spans + t.partial_spans + t.unpriced_spans > 0 || !t.cost.is_zero();
-    let money = |usd| if priced { text::money(usd) } else { "-".to_owned() };
+    let money = |usd| {
+        if priced {
+            text::money(usd)
+        } else {
+            "-".to_owned()
+        }
+    };
     vec![
         text::safe(&g.key),
         money(g.cost.p50),
