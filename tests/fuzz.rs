@@ -40,16 +40,54 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 const INTERESTING: &[&[u8]] = &[
-    b"\x00", b"\xff", b"\x7f", b"\x80", b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
-    b"\x0a\x00", b"\x12\x00", b"\x0b", b"\x0c", b"{", b"}", b"[", b"]", b"\"", b"\\",
-    b":", b",", b"/", b"@", b"-v1:0", b"-2024-08-06", b"ft:", b"arn:", b"\xc3\xa9",
-    b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"null", b"1e999", b"-0", b"18446744073709551615",
-    b"[[[[[[[[", b"=", b"\n", b"\r\n", b" ", b"'''", b"0x", b"nan", b"inf",
+    b"\x00",
+    b"\xff",
+    b"\x7f",
+    b"\x80",
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+    b"\x0a\x00",
+    b"\x12\x00",
+    b"\x0b",
+    b"\x0c",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b":",
+    b",",
+    b"/",
+    b"@",
+    b"-v1:0",
+    b"-2024-08-06",
+    b"ft:",
+    b"arn:",
+    b"\xc3\xa9",
+    b"\xf0\x9f\x98\x80",
+    b"\xed\xa0\x80",
+    b"null",
+    b"1e999",
+    b"-0",
+    b"18446744073709551615",
+    b"[[[[[[[[",
+    b"=",
+    b"\n",
+    b"\r\n",
+    b" ",
+    b"'''",
+    b"0x",
+    b"nan",
+    b"inf",
 ];
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
@@ -137,7 +175,11 @@ fn seconds() -> Duration {
 fn fuzz(target: &str, check: impl Fn(&[u8]) -> Result<(), String>) {
     let corpus_dir = fuzz_dir().join("corpus").join(target);
     let seeds = read_dir(&corpus_dir);
-    assert!(!seeds.is_empty(), "no seed corpus in {}", corpus_dir.display());
+    assert!(
+        !seeds.is_empty(),
+        "no seed corpus in {}",
+        corpus_dir.display()
+    );
     let regressions = read_dir(&fuzz_dir().join("regressions").join(target));
     let run = |input: &[u8]| -> Result<(), String> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| check(input))) {
@@ -164,7 +206,11 @@ fn fuzz(target: &str, check: impl Fn(&[u8]) -> Result<(), String>) {
                 | 1
         });
     let mut rng = Rng(seed);
-    let corpus: Vec<Vec<u8>> = seeds.into_iter().chain(regressions).map(|(_, b)| b).collect();
+    let corpus: Vec<Vec<u8>> = seeds
+        .into_iter()
+        .chain(regressions)
+        .map(|(_, b)| b)
+        .collect();
     let deadline = Instant::now() + seconds();
     let mut runs = 0_u64;
     while Instant::now() < deadline {
@@ -184,14 +230,19 @@ fn fuzz(target: &str, check: impl Fn(&[u8]) -> Result<(), String>) {
             );
         }
     }
-    eprintln!("fuzz {target}: {runs} mutated inputs in {:?}, seed {seed}", seconds());
+    eprintln!(
+        "fuzz {target}: {runs} mutated inputs in {:?}, seed {seed}",
+        seconds()
+    );
 }
 
 fn otlp(input: &[u8], json: bool, gzip: bool) -> Result<(), String> {
     if let Ok(converted) = receive_body(input, json, gzip, MAX_BYTES, MAX_ITEMS) {
         let spans = converted.records.len() + converted.rejected.len();
         if spans > MAX_ITEMS {
-            return Err(format!("{spans} spans decoded past the {MAX_ITEMS}-item limit"));
+            return Err(format!(
+                "{spans} spans decoded past the {MAX_ITEMS}-item limit"
+            ));
         }
         for record in &converted.records {
             if let Some(cost) = record.cost
@@ -227,15 +278,23 @@ fn store_codec() {
             return Ok(());
         };
         let mut store = Store::open_in_memory().map_err(|e| e.to_string())?;
-        store.insert(&converted.records).map_err(|e| format!("insert: {e}"))?;
-        let back = store.spans(&SpanQuery::new()).map_err(|e| format!("read: {e}"))?;
+        store
+            .insert(&converted.records)
+            .map_err(|e| format!("insert: {e}"))?;
+        let back = store
+            .spans(&SpanQuery::new())
+            .map_err(|e| format!("read: {e}"))?;
         // Later spans with the same ids replace earlier ones.
         let mut expected = std::collections::HashMap::new();
         for record in &converted.records {
             expected.insert((record.trace_id, record.span_id), record);
         }
         if back.len() != expected.len() {
-            return Err(format!("{} stored, {} read back", expected.len(), back.len()));
+            return Err(format!(
+                "{} stored, {} read back",
+                expected.len(),
+                back.len()
+            ));
         }
         for span in &back {
             let want = expected[&(span.trace_id, span.span_id)];
@@ -251,7 +310,11 @@ fn store_codec() {
 fn pricing_toml() {
     fuzz("pricing_toml", |input| {
         let text = String::from_utf8_lossy(input).into_owned();
-        if let Ok(table) = PriceTable::builder().without_builtin().toml("fuzz.toml", text).build() {
+        if let Ok(table) = PriceTable::builder()
+            .without_builtin()
+            .toml("fuzz.toml", text)
+            .build()
+        {
             let usage = Usage::new(1000, 100);
             for model in ["gpt-4o", "house-llm", "x"] {
                 let _ = table.resolve(model);
@@ -281,9 +344,10 @@ fn litellm_import() {
         if names.len() != files.len() {
             return Err("two providers share a file name".into());
         }
-        let builder = files
-            .into_iter()
-            .fold(PriceTable::builder().without_builtin(), |b, (name, text)| b.toml(name, text));
+        let builder = files.into_iter().fold(
+            PriceTable::builder().without_builtin(),
+            |b, (name, text)| b.toml(name, text),
+        );
         builder
             .build()
             .map(drop)
@@ -321,7 +385,10 @@ fn tokenizer() {
             let count = encoding.count(&text);
             let tokens = encoding.encode(&text);
             if count != tokens.len() as u64 {
-                return Err(format!("{encoding:?}: count {count}, encode {}", tokens.len()));
+                return Err(format!(
+                    "{encoding:?}: count {count}, encode {}",
+                    tokens.len()
+                ));
             }
             let max = count / 2;
             let (prefix, n) = encoding.truncate(&text, max);
@@ -387,7 +454,9 @@ mod codec {
 #[ignore]
 fn write_seed_corpora() {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value as V};
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value as V,
+    };
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
@@ -403,7 +472,11 @@ fn write_seed_corpora() {
     let span = |id: u8, attributes: Vec<KeyValue>| Span {
         trace_id: vec![0xab; 16],
         span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
-        parent_span_id: if id > 1 { vec![0, 0, 0, 0, 0, 0, 0, 1] } else { vec![] },
+        parent_span_id: if id > 1 {
+            vec![0, 0, 0, 0, 0, 0, 0, 1]
+        } else {
+            vec![]
+        },
         name: format!("span {id}"),
         kind: 3,
         start_time_unix_nano: 1_700_000_000_000_000_000,
@@ -421,40 +494,78 @@ fn write_seed_corpora() {
             attributes: vec![kv("l", V::IntValue(1))],
             ..Link::default()
         }],
-        status: Some(Status { code: 2, message: "boom".into() }),
+        status: Some(Status {
+            code: 2,
+            message: "boom".into(),
+        }),
         ..Span::default()
     };
-    let requests = vec![
+    let requests = [
         ExportTraceServiceRequest::default(),
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: Some(Resource {
-                    attributes: vec![kv("service.name", s("rag")), kv("api_key", s("sk-abcdefghijklmnopqrstu"))],
+                    attributes: vec![
+                        kv("service.name", s("rag")),
+                        kv("api_key", s("sk-abcdefghijklmnopqrstu")),
+                    ],
                     ..Resource::default()
                 }),
                 scope_spans: vec![ScopeSpans {
                     spans: vec![
                         span(1, vec![kv("ragtrace.step", s("request"))]),
-                        span(2, vec![
-                            kv("gen_ai.operation.name", s("chat")),
-                            kv("gen_ai.request.model", s("openai/gpt-4o-2024-08-06")),
-                            kv("gen_ai.usage.input_tokens", V::IntValue(1200)),
-                            kv("gen_ai.usage.output_tokens", V::IntValue(80)),
-                            kv("gen_ai.usage.cost", V::DoubleValue(0.0042)),
-                            kv("http.request.header.authorization", s("Bearer abcdefgh123456")),
-                        ]),
-                        span(3, vec![
-                            kv("openinference.span.kind", s("RETRIEVER")),
-                            kv("retrieval.documents.0.document.id", s("doc-1")),
-                            kv("retrieval.documents.0.document.score", V::DoubleValue(0.91)),
-                            kv("nested", V::KvlistValue(KeyValueList { values: vec![kv("a", V::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(V::BoolValue(true)) }, AnyValue { value: Some(V::BytesValue(vec![1, 2, 3])) }] }))] })),
-                        ]),
-                        span(4, vec![
-                            kv("llm.model_name", s("us.anthropic.claude-sonnet-4-5-20250929-v1:0")),
-                            kv("llm.token_count.prompt", V::IntValue(10)),
-                            kv("llm.token_count.completion", V::IntValue(5)),
-                            kv("ragtrace.cost.picousd", V::StringValue("-5".into())),
-                        ]),
+                        span(
+                            2,
+                            vec![
+                                kv("gen_ai.operation.name", s("chat")),
+                                kv("gen_ai.request.model", s("openai/gpt-4o-2024-08-06")),
+                                kv("gen_ai.usage.input_tokens", V::IntValue(1200)),
+                                kv("gen_ai.usage.output_tokens", V::IntValue(80)),
+                                kv("gen_ai.usage.cost", V::DoubleValue(0.0042)),
+                                kv(
+                                    "http.request.header.authorization",
+                                    s("Bearer abcdefgh123456"),
+                                ),
+                            ],
+                        ),
+                        span(
+                            3,
+                            vec![
+                                kv("openinference.span.kind", s("RETRIEVER")),
+                                kv("retrieval.documents.0.document.id", s("doc-1")),
+                                kv("retrieval.documents.0.document.score", V::DoubleValue(0.91)),
+                                kv(
+                                    "nested",
+                                    V::KvlistValue(KeyValueList {
+                                        values: vec![kv(
+                                            "a",
+                                            V::ArrayValue(ArrayValue {
+                                                values: vec![
+                                                    AnyValue {
+                                                        value: Some(V::BoolValue(true)),
+                                                    },
+                                                    AnyValue {
+                                                        value: Some(V::BytesValue(vec![1, 2, 3])),
+                                                    },
+                                                ],
+                                            }),
+                                        )],
+                                    }),
+                                ),
+                            ],
+                        ),
+                        span(
+                            4,
+                            vec![
+                                kv(
+                                    "llm.model_name",
+                                    s("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+                                ),
+                                kv("llm.token_count.prompt", V::IntValue(10)),
+                                kv("llm.token_count.completion", V::IntValue(5)),
+                                kv("ragtrace.cost.picousd", V::StringValue("-5".into())),
+                            ],
+                        ),
                     ],
                     ..ScopeSpans::default()
                 }],
@@ -472,12 +583,20 @@ fn write_seed_corpora() {
         let proto = request.encode_to_vec();
         write("otlp_protobuf", &format!("request-{i}.pb"), &proto);
         write("store_codec", &format!("request-{i}.pb"), &proto);
-        write("otlp_json", &format!("request-{i}.json"), &serde_json::to_vec(request).unwrap());
+        write(
+            "otlp_json",
+            &format!("request-{i}.json"),
+            &serde_json::to_vec(request).unwrap(),
+        );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&proto).unwrap();
         let member = gz.finish().unwrap();
         write("otlp_gzip", &format!("request-{i}.gz"), &member);
-        write("otlp_gzip", &format!("request-{i}-two-members.gz"), &[member.clone(), member].concat());
+        write(
+            "otlp_gzip",
+            &format!("request-{i}-two-members.gz"),
+            &[member.clone(), member].concat(),
+        );
     }
     for file in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("pricing")).unwrap() {
         let path = file.unwrap().path();
@@ -486,13 +605,20 @@ fn write_seed_corpora() {
             write("pricing_toml", &name, &std::fs::read(&path).unwrap());
         }
     }
-    let sample = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/litellm_prices_sample.json")).unwrap();
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/litellm_prices_sample.json"),
+    )
+    .unwrap();
     let sample: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&sample).unwrap();
     // A few entries per file keeps each mutation cheap.
     let entries: Vec<_> = sample.into_iter().collect();
     for (i, chunk) in entries.chunks(6).take(8).enumerate() {
         let map: serde_json::Map<String, serde_json::Value> = chunk.iter().cloned().collect();
-        write("litellm", &format!("sample-{i}.json"), &serde_json::to_vec_pretty(&map).unwrap());
+        write(
+            "litellm",
+            &format!("sample-{i}.json"),
+            &serde_json::to_vec_pretty(&map).unwrap(),
+        );
     }
     for (i, name) in [
         "gpt-4o", "openai/gpt-4o-2024-08-06", "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0",

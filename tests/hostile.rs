@@ -4,7 +4,6 @@
 //! bounded by count and by a generous deadline, and what is asserted is
 //! behaviour (a status, a closed connection, an exit, what is stored).
 
-
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -170,7 +169,11 @@ fn text(key: &str, value: &str) -> KeyValue {
 }
 
 /// A request with one chat span per id, in trace `trace`.
-fn request(trace: u8, span_ids: std::ops::Range<u32>, extra: &[KeyValue]) -> ExportTraceServiceRequest {
+fn request(
+    trace: u8,
+    span_ids: std::ops::Range<u32>,
+    extra: &[KeyValue],
+) -> ExportTraceServiceRequest {
     let mut trace_id = vec![0xab; 16];
     trace_id[15] = trace;
     let spans = span_ids
@@ -237,14 +240,27 @@ fn a_pathological_model_name_is_cheap_and_left_unpriced() {
     let server = Serve::start(dir.path(), &[]);
     let slashes = "/".repeat(150_000);
     let hostile = request(1, 0..2, &[text("gen_ai.response.model", &slashes)]);
-    let answer = post(server.addr, "application/x-protobuf", None, &protobuf(&hostile));
+    let answer = post(
+        server.addr,
+        "application/x-protobuf",
+        None,
+        &protobuf(&hostile),
+    );
     assert_eq!(answer.status, 200, "{answer:?}");
-    let answer = post(server.addr, "application/x-protobuf", None, &protobuf(&request(2, 0..1, &[])));
+    let answer = post(
+        server.addr,
+        "application/x-protobuf",
+        None,
+        &protobuf(&request(2, 0..1, &[])),
+    );
     assert_eq!(answer.status, 200, "{answer:?}");
     let store = server.store();
     let spans = store.spans(&SpanQuery::new()).unwrap();
     assert_eq!(spans.len(), 3);
-    let odd: Vec<_> = spans.iter().filter(|s| s.model.as_deref() == Some(&*slashes)).collect();
+    let odd: Vec<_> = spans
+        .iter()
+        .filter(|s| s.model.as_deref() == Some(&*slashes))
+        .collect();
     assert_eq!(odd.len(), 2);
     assert!(odd.iter().all(|s| s.cost.is_none()), "unpriced, not $0");
     drop(server);
@@ -253,7 +269,11 @@ fn a_pathological_model_name_is_cheap_and_left_unpriced() {
     let output = ragtrace(&["prices", "show", &slashes[..100_000]]);
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(message.contains("100000-byte model name"), "{}", &message[..message.len().min(500)]);
+    assert!(
+        message.contains("100000-byte model name"),
+        "{}",
+        &message[..message.len().min(500)]
+    );
     assert!(message.len() < 1000, "the name is not echoed whole");
 }
 
@@ -283,8 +303,12 @@ fn bodies_that_decode_to_too_many_items_are_refused_before_decoding() {
     let answers: Vec<Answer> = std::thread::scope(|s| {
         let mut handles = Vec::new();
         for _ in 0..3 {
-            handles.push(s.spawn(|| post(server.addr, "application/x-protobuf", None, &protobuf_bomb)));
-            handles.push(s.spawn(|| post(server.addr, "application/json", None, json_bomb.as_bytes())));
+            handles.push(
+                s.spawn(|| post(server.addr, "application/x-protobuf", None, &protobuf_bomb)),
+            );
+            handles.push(
+                s.spawn(|| post(server.addr, "application/json", None, json_bomb.as_bytes())),
+            );
         }
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -293,9 +317,19 @@ fn bodies_that_decode_to_too_many_items_are_refused_before_decoding() {
         assert!(answer.body.contains("items"), "{answer:?}");
     }
     // The same bomb gzipped is counted after decompression.
-    let answer = post(server.addr, "application/x-protobuf", Some("gzip"), &gzip(&protobuf_bomb));
+    let answer = post(
+        server.addr,
+        "application/x-protobuf",
+        Some("gzip"),
+        &gzip(&protobuf_bomb),
+    );
     assert_eq!(answer.status, 413, "{answer:?}");
-    let answer = post(server.addr, "application/x-protobuf", None, &protobuf(&request(1, 0..3, &[])));
+    let answer = post(
+        server.addr,
+        "application/x-protobuf",
+        None,
+        &protobuf(&request(1, 0..3, &[])),
+    );
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(server.store().count().unwrap(), 3);
 }
@@ -320,7 +354,11 @@ fn every_gzip_member_is_read_and_trailing_junk_is_refused() {
     let answer = post(server.addr, "application/x-protobuf", Some("gzip"), &junk);
     assert_eq!(answer.status, 400, "{answer:?}");
     assert!(answer.body.contains("invalid gzip body"), "{answer:?}");
-    assert_eq!(server.store().count().unwrap(), 7, "nothing of a refused body");
+    assert_eq!(
+        server.store().count().unwrap(),
+        7,
+        "nothing of a refused body"
+    );
 }
 
 /// Waits (bounded) until the server closes `stream`: `true` if it did.
@@ -344,7 +382,14 @@ fn stalled_clients_are_cut_off_and_do_not_lock_out_valid_ones() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(
         dir.path(),
-        &["--max-connections", "8", "--header-timeout", "1s", "--body-timeout", "1s"],
+        &[
+            "--max-connections",
+            "8",
+            "--header-timeout",
+            "1s",
+            "--body-timeout",
+            "1s",
+        ],
     );
     // Half-sent heads, more than the cap.
     let mut stalled: Vec<TcpStream> = (0..40)
@@ -365,7 +410,10 @@ fn stalled_clients_are_cut_off_and_do_not_lock_out_valid_ones() {
     }
     assert!(served, "a valid client was locked out");
     // Each stalled connection is closed by the server.
-    assert!(closed_by_server(&mut stalled[0]), "a half-sent head kept its connection");
+    assert!(
+        closed_by_server(&mut stalled[0]),
+        "a half-sent head kept its connection"
+    );
     assert!(closed_by_server(&mut stalled[39]));
 
     // A body that stops half way gets 408.
@@ -383,8 +431,16 @@ fn stalled_clients_are_cut_off_and_do_not_lock_out_valid_ones() {
 #[test]
 fn shutdown_is_bounded_with_a_stalled_client_and_a_second_interrupt_quits() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Serve::start(dir.path(), &["--shutdown-grace", "1s", "--body-timeout", "1h"]);
-    let answer = post(server.addr, "application/x-protobuf", None, &protobuf(&request(1, 0..2, &[])));
+    let mut server = Serve::start(
+        dir.path(),
+        &["--shutdown-grace", "1s", "--body-timeout", "1h"],
+    );
+    let answer = post(
+        server.addr,
+        "application/x-protobuf",
+        None,
+        &protobuf(&request(1, 0..2, &[])),
+    );
     assert_eq!(answer.status, 200);
     // A request whose body never comes: in flight when the interrupt arrives.
     let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -394,14 +450,22 @@ fn shutdown_is_bounded_with_a_stalled_client_and_a_second_interrupt_quits() {
     // Let the server read the head, then interrupt it.
     std::thread::sleep(Duration::from_millis(200));
     server.interrupt();
-    let status = server.wait_exit().expect("serve did not stop with a stalled client");
+    let status = server
+        .wait_exit()
+        .expect("serve did not stop with a stalled client");
     assert!(status.success(), "{status:?}");
     let stderr = std::fs::read_to_string(&server.stderr).unwrap();
-    assert!(stderr.contains("stopped: 2 spans stored from 1 requests"), "{stderr}");
+    assert!(
+        stderr.contains("stopped: 2 spans stored from 1 requests"),
+        "{stderr}"
+    );
     assert!(closed_by_server(&mut stream));
 
     // With a long grace, a second interrupt quits at once.
-    let mut server = Serve::start(dir.path(), &["--shutdown-grace", "1h", "--body-timeout", "1h"]);
+    let mut server = Serve::start(
+        dir.path(),
+        &["--shutdown-grace", "1h", "--body-timeout", "1h"],
+    );
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream
         .write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: 100\r\n\r\n01234")
@@ -435,18 +499,42 @@ fn a_foreign_database_is_refused_unchanged() {
     }
     let before = std::fs::read(&foreign).unwrap();
     let input = dir.path().join("in.json");
-    std::fs::write(&input, serde_json::to_string(&request(1, 0..1, &[])).unwrap()).unwrap();
+    std::fs::write(
+        &input,
+        serde_json::to_string(&request(1, 0..1, &[])).unwrap(),
+    )
+    .unwrap();
     for args in [
-        vec!["ingest", "--db", foreign.to_str().unwrap(), input.to_str().unwrap()],
-        vec!["serve", "--listen", "127.0.0.1:0", "--db", foreign.to_str().unwrap()],
+        vec![
+            "ingest",
+            "--db",
+            foreign.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            foreign.to_str().unwrap(),
+        ],
     ] {
         let output = ragtrace(&args);
         assert!(!output.status.success(), "{args:?}");
-        assert!(stderr(&output).contains("is not a ragtrace trace store"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("is not a ragtrace trace store"),
+            "{}",
+            stderr(&output)
+        );
     }
-    assert!(std::fs::read(&foreign).unwrap() == before, "the file was changed");
+    assert!(
+        std::fs::read(&foreign).unwrap() == before,
+        "the file was changed"
+    );
     let conn = rusqlite::Connection::open(&foreign).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "delete");
     assert!(!dir.path().join("other.db-wal").exists());
 }
@@ -470,39 +558,72 @@ fn out_of_range_counts_and_costs_are_not_stored_as_known() {
         line("0000000000000001", &tokens(&i64::MAX.to_string())),
         line(
             "0000000000000002",
-            &format!(r#"{},{{"key":"ragtrace.cost.picousd","value":{{"intValue":"{}"}}}}"#, tokens("10"), i64::MAX),
+            &format!(
+                r#"{},{{"key":"ragtrace.cost.picousd","value":{{"intValue":"{}"}}}}"#,
+                tokens("10"),
+                i64::MAX
+            ),
         ),
         line(
             "0000000000000003",
-            &format!(r#"{},{{"key":"gen_ai.usage.cost","value":{{"doubleValue":-5.0}}}}"#, tokens("10")),
+            &format!(
+                r#"{},{{"key":"gen_ai.usage.cost","value":{{"doubleValue":-5.0}}}}"#,
+                tokens("10")
+            ),
         ),
         line(
             "0000000000000004",
-            &format!(r#"{},{{"key":"ragtrace.cost.picousd","value":{{"intValue":"7"}}}}"#, tokens("10")),
+            &format!(
+                r#"{},{{"key":"ragtrace.cost.picousd","value":{{"intValue":"7"}}}}"#,
+                tokens("10")
+            ),
         ),
     ];
     let input = dir.path().join("in.json");
     std::fs::write(&input, lines.join("\n")).unwrap();
     let db = dir.path().join("t.db");
-    let output = ragtrace(&["ingest", "--no-pricing", "--db", db.to_str().unwrap(), input.to_str().unwrap()]);
+    let output = ragtrace(&[
+        "ingest",
+        "--no-pricing",
+        "--db",
+        db.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (cost, tokens): (i64, i64) = conn
-        .query_row("SELECT sum(cost_picousd), sum(input_tokens) FROM spans", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT sum(cost_picousd), sum(input_tokens) FROM spans",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("the README's sums do not overflow");
     assert_eq!((cost, tokens), (7, 30));
     let store = Store::open_read_only(&db).unwrap();
     let spans = store.spans(&SpanQuery::new()).unwrap();
     let by_id = |n: u8| spans.iter().find(|s| s.span_id.to_bytes()[7] == n).unwrap();
-    for (n, why) in [(1, "token count"), (2, "is over 1000000 USD"), (3, "is negative")] {
+    for (n, why) in [
+        (1, "token count"),
+        (2, "is over 1000000 USD"),
+        (3, "is negative"),
+    ] {
         let span = by_id(n);
         assert_eq!(span.cost, None, "span {n}");
-        assert_eq!(span.cost_status, Some(ragtrace::pricing::CostStatus::Unpriced), "span {n}");
-        let reason = span.attributes["ragtrace.cost.status_reason"].as_str().unwrap();
+        assert_eq!(
+            span.cost_status,
+            Some(ragtrace::pricing::CostStatus::Unpriced),
+            "span {n}"
+        );
+        let reason = span.attributes["ragtrace.cost.status_reason"]
+            .as_str()
+            .unwrap();
         assert!(reason.contains(why), "span {n}: {reason}");
     }
-    assert_eq!(by_id(4).cost_status, Some(ragtrace::pricing::CostStatus::Priced));
+    assert_eq!(
+        by_id(4).cost_status,
+        Some(ragtrace::pricing::CostStatus::Priced)
+    );
 }
 
 // Defect 7: providers spelled alike as file names overwrote each other.
@@ -517,9 +638,21 @@ fn import_litellm_writes_every_provider() {
     let file = dir.path().join("litellm.json");
     std::fs::write(&file, json).unwrap();
     let out = dir.path().join("tables");
-    let output = ragtrace(&["prices", "import-litellm", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--effective", "2025-01-01"]);
+    let output = ragtrace(&[
+        "prices",
+        "import-litellm",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--effective",
+        "2025-01-01",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("imported 3 of 3 entries into 3 files"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("imported 3 of 3 entries into 3 files"),
+        "{}",
+        stderr(&output)
+    );
     let files = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(files, 3);
     for model in ["m-slash", "m-query", "m-under"] {
@@ -538,7 +671,9 @@ fn serve_refuses_a_store_it_cannot_write() {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
     let mut command = Command::new(BIN);
-    command.args(["serve", "--listen", "127.0.0.1:0", "--db"]).arg(&db);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db);
     // Root writes whatever the mode says: run as nobody, who owns the
     // directory (so SQLite can make its -shm file) but not the write bit.
     if is_root() {
@@ -548,7 +683,11 @@ fn serve_refuses_a_store_it_cannot_write() {
         std::os::unix::fs::chown(&db, Some(65534), Some(65534)).unwrap();
         command.uid(65534).gid(65534);
     }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + NEVER;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -561,7 +700,10 @@ fn serve_refuses_a_store_it_cannot_write() {
     };
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
-    assert!(status.is_some_and(|s| !s.success()), "serve kept running on a read-only store");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "serve kept running on a read-only store"
+    );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
     assert!(stderr(&output).contains("read-only"), "{}", stderr(&output));
 }
@@ -582,7 +724,12 @@ fn the_shutdown_summary_counts_each_span_once() {
         for t in 0..40_u8 {
             let addr = server.addr;
             s.spawn(move || {
-                let answer = post(addr, "application/x-protobuf", None, &protobuf(&request(t, 0..5, &[])));
+                let answer = post(
+                    addr,
+                    "application/x-protobuf",
+                    None,
+                    &protobuf(&request(t, 0..5, &[])),
+                );
                 assert_eq!(answer.status, 200, "{answer:?}");
             });
         }
@@ -590,7 +737,10 @@ fn the_shutdown_summary_counts_each_span_once() {
     let stored = server.store().count().unwrap();
     assert_eq!(stored, 200);
     let stderr = server.stop();
-    assert!(stderr.contains("stopped: 200 spans stored from 40 requests"), "{stderr}");
+    assert!(
+        stderr.contains("stopped: 200 spans stored from 40 requests"),
+        "{stderr}"
+    );
 }
 
 // Defect 10: error messages repeated their cause.
@@ -598,23 +748,52 @@ fn the_shutdown_summary_counts_each_span_once() {
 fn errors_name_their_cause_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
-    let output = ragtrace(&["ingest", "--db", db.to_str().unwrap(), dir.path().to_str().unwrap()]);
+    let output = ragtrace(&[
+        "ingest",
+        "--db",
+        db.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
-    assert_eq!(stderr(&output).matches("Is a directory").count(), 1, "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).matches("Is a directory").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
 
     let not_a_db = dir.path().join("text.db");
-    std::fs::write(&not_a_db, "this is not a database, just text, long enough to have a header").unwrap();
+    std::fs::write(
+        &not_a_db,
+        "this is not a database, just text, long enough to have a header",
+    )
+    .unwrap();
     let input = dir.path().join("in.json");
     std::fs::write(&input, "").unwrap();
-    let output = ragtrace(&["ingest", "--db", not_a_db.to_str().unwrap(), input.to_str().unwrap()]);
+    let output = ragtrace(&[
+        "ingest",
+        "--db",
+        not_a_db.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
     assert!(!output.status.success());
-    assert_eq!(stderr(&output).matches("file is not a database").count(), 1, "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).matches("file is not a database").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
 
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{ not json").unwrap();
     let output = ragtrace(&["prices", "import-litellm", bad.to_str().unwrap()]);
     assert!(!output.status.success());
-    assert_eq!(stderr(&output).matches("key must be a string").count(), 1, "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).matches("key must be a string").count(),
+        1,
+        "{}",
+        stderr(&output)
+    );
 }
 
 // Defect 11: ingest stopped at the first unreadable file.
@@ -623,7 +802,11 @@ fn ingest_reads_every_file_and_reports_each_failure() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     let good = dir.path().join("good.json");
-    std::fs::write(&good, serde_json::to_string(&request(1, 0..3, &[])).unwrap()).unwrap();
+    std::fs::write(
+        &good,
+        serde_json::to_string(&request(1, 0..3, &[])).unwrap(),
+    )
+    .unwrap();
     let missing = dir.path().join("missing.json");
     let output = ragtrace(&[
         "ingest",
@@ -646,7 +829,10 @@ fn ingest_reads_every_file_and_reports_each_failure() {
 fn received_credentials_and_content_are_redacted_and_the_store_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = [
-        text("http.request.header.authorization", "Bearer abcdefgh12345678secret"),
+        text(
+            "http.request.header.authorization",
+            "Bearer abcdefgh12345678secret",
+        ),
         text("gen_ai.prompt", "my secret prompt"),
         text("input.value", "the user's question"),
         text("note", "key sk-abcdefghijklmnopqrstuvwx in a string"),
@@ -663,7 +849,12 @@ fn received_credentials_and_content_are_redacted_and_the_store_is_private() {
         let sub = dir.path().join(format!("keep-{content_kept}"));
         std::fs::create_dir(&sub).unwrap();
         let server = Serve::start(&sub, args);
-        let answer = post(server.addr, "application/x-protobuf", None, &protobuf(&hostile));
+        let answer = post(
+            server.addr,
+            "application/x-protobuf",
+            None,
+            &protobuf(&hostile),
+        );
         assert_eq!(answer.status, 200, "{answer:?}");
         let span = server.store().spans(&SpanQuery::new()).unwrap().remove(0);
         let a = &span.attributes;
@@ -679,7 +870,10 @@ fn received_credentials_and_content_are_redacted_and_the_store_is_private() {
         }
         use std::os::unix::fs::PermissionsExt as _;
         for file in ["served.db", "served.db-wal"] {
-            let mode = std::fs::metadata(sub.join(file)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(sub.join(file))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
         }
         drop(server);
@@ -705,7 +899,14 @@ fn a_crowd_of_clients_some_hostile_leaves_every_acknowledged_span_stored() {
     let dir = tempfile::tempdir().unwrap();
     let server = Serve::start(
         dir.path(),
-        &["--max-connections", "64", "--header-timeout", "2s", "--body-timeout", "2s"],
+        &[
+            "--max-connections",
+            "64",
+            "--header-timeout",
+            "2s",
+            "--body-timeout",
+            "2s",
+        ],
     );
     let addr = server.addr;
     let acknowledged = std::sync::Mutex::new(std::collections::HashSet::new());
@@ -813,7 +1014,11 @@ fn a_crowd_of_clients_some_hostile_leaves_every_acknowledged_span_stored() {
     });
     let peak = peak_rss(server.child.id()).expect("VmHWM of serve");
     let acknowledged = acknowledged.into_inner().unwrap();
-    assert_eq!(acknowledged.len(), 8 * 25 * 20, "every valid request was acknowledged");
+    assert_eq!(
+        acknowledged.len(),
+        8 * 25 * 20,
+        "every valid request was acknowledged"
+    );
     let stored: std::collections::HashSet<(u8, u32)> = server
         .store()
         .spans(&SpanQuery::new())
@@ -827,7 +1032,10 @@ fn a_crowd_of_clients_some_hostile_leaves_every_acknowledged_span_stored() {
             )
         })
         .collect();
-    assert!(acknowledged.is_subset(&stored), "an acknowledged span is missing");
+    assert!(
+        acknowledged.is_subset(&stored),
+        "an acknowledged span is missing"
+    );
     eprintln!(
         "load: peak RSS {} MiB (bound {} MiB), {} valid requests refused with 503 and retried",
         peak / (1024 * 1024),
@@ -836,5 +1044,8 @@ fn a_crowd_of_clients_some_hostile_leaves_every_acknowledged_span_stored() {
     );
     assert!(peak < SERVE_MEMORY_BOUND, "serve peaked at {peak} bytes");
     let stderr = server.stop();
-    assert!(stderr.contains("stopped: 4000 spans stored from 200 requests"), "{stderr}");
+    assert!(
+        stderr.contains("stopped: 4000 spans stored from 200 requests"),
+        "{stderr}"
+    );
 }

@@ -27,8 +27,8 @@ mod shared;
 mod stream;
 mod traced;
 
-pub use capture::{Capture, Redact, Redactor};
 pub(crate) use capture::redact_credentials;
+pub use capture::{Capture, Redact, Redactor};
 pub use context::{InRequest, RequestFutureExt};
 pub use ledger::{StepTotals, Summary};
 pub use options::Options;

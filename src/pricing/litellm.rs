@@ -445,11 +445,16 @@ mod tests {
     #[test]
     fn file_names_are_distinct_even_where_providers_spell_alike() {
         let stems = distinct_stems(
-            ["", ".hidden", "A", "a", "a/b", "a?b", "a_b", "a_b-2", "openai"].into_iter(),
+            [
+                "", ".hidden", "A", "a", "a/b", "a?b", "a_b", "a_b-2", "openai",
+            ]
+            .into_iter(),
         );
         assert_eq!(
             stems,
-            ["_", "_.hidden", "A", "a-2", "a_b", "a_b-3", "a_b-4", "a_b-2", "openai"]
+            [
+                "_", "_.hidden", "A", "a-2", "a_b", "a_b-3", "a_b-4", "a_b-2", "openai"
+            ]
         );
         let lower: std::collections::HashSet<String> =
             stems.iter().map(|s| s.to_ascii_lowercase()).collect();

@@ -135,13 +135,11 @@ impl SpanParts {
             reasons.push(format!("the span's own {reason}"));
             (cost, cost_status, cost_source) = (None, None, None);
         }
-        let mut cost_breakdown = cost
-            .and_then(|_| carried_breakdown(a))
-            .filter(|b| {
-                [b.input, b.cache_read, b.cache_write, b.output, b.reasoning]
-                    .into_iter()
-                    .all(|part| out_of_range_cost(part).is_none())
-            });
+        let mut cost_breakdown = cost.and_then(|_| carried_breakdown(a)).filter(|b| {
+            [b.input, b.cache_read, b.cache_write, b.output, b.reasoning]
+                .into_iter()
+                .all(|part| out_of_range_cost(part).is_none())
+        });
         let priceable = usage.is_some() && model.is_some();
         if (priceable || !reasons.is_empty()) && cost_status.is_none() {
             cost_status = Some(CostStatus::Unpriced);
@@ -453,9 +451,7 @@ fn out_of_range_cost(cost: Usd) -> Option<String> {
     if picos < 0 {
         Some(format!("cost {cost} USD is negative; not stored"))
     } else if picos > MAX_COST_PICOS {
-        Some(format!(
-            "cost {cost} USD is over 1000000 USD; not stored"
-        ))
+        Some(format!("cost {cost} USD is over 1000000 USD; not stored"))
     } else {
         None
     }

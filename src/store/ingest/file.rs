@@ -197,12 +197,13 @@ pub fn ingest_reader(
     let mut consumed = 0_u64;
     loop {
         line.clear();
-        let (read, whole) = read_line(&mut reader, &mut line, options.max_line_bytes).map_err(
-            |source| IngestError::Read {
-                path: name.to_path_buf(),
-                source,
-            },
-        )?;
+        let (read, whole) =
+            read_line(&mut reader, &mut line, options.max_line_bytes).map_err(|source| {
+                IngestError::Read {
+                    path: name.to_path_buf(),
+                    source,
+                }
+            })?;
         if read == 0 {
             break;
         }
@@ -219,10 +220,7 @@ pub fn ingest_reader(
         if !whole {
             report.error(
                 number,
-                format!(
-                    "longer than {} bytes; skipped",
-                    options.max_line_bytes
-                ),
+                format!("longer than {} bytes; skipped", options.max_line_bytes),
             );
             continue;
         }

@@ -319,7 +319,12 @@ mod tests {
 
     #[test]
     fn malformed_input_stops_the_count_without_panicking() {
-        for body in [&[0xff_u8; 12][..], &[0x0a, 0xff, 0xff, 0xff, 0x7f], &[0x0a], &[0x0b]] {
+        for body in [
+            &[0xff_u8; 12][..],
+            &[0x0a, 0xff, 0xff, 0xff, 0x7f],
+            &[0x0a],
+            &[0x0b],
+        ] {
             assert!(protobuf_items(body, 100).is_ok());
         }
         assert!(json_items(b"{{{{\"", 100).is_ok());
@@ -332,7 +337,12 @@ mod tests {
         body.extend_from_slice(&empty_spans_body(1000));
         let decoded = ExportTraceServiceRequest::decode(&body[..]);
         if let Ok(decoded) = decoded {
-            let spans: usize = decoded.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+            let spans: usize = decoded
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
             assert!(protobuf_items(&body, usize::MAX).unwrap() >= spans);
         }
         assert_eq!(protobuf_items(&body, 100), Err(Exceeded::Items(100)));

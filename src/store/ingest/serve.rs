@@ -400,14 +400,17 @@ impl Receiver {
             };
             let _ = stream.set_nodelay(true);
             let router = router.clone();
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                let mut router = router.clone();
-                tower_service::Service::call(&mut router, request)
-            });
-            let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    let mut router = router.clone();
+                    tower_service::Service::call(&mut router, request)
+                },
+            );
+            let connection =
+                builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             connections.spawn(async move {
                 let _ = connection.await;
@@ -421,7 +424,9 @@ impl Receiver {
             .is_err()
         {
             let left = connections.len() as u64;
-            counters.connections_closed.fetch_add(left, Ordering::Relaxed);
+            counters
+                .connections_closed
+                .fetch_add(left, Ordering::Relaxed);
             tracing::warn!(
                 target: TARGET,
                 "{left} connections did not finish within {:?}; closing them",
