@@ -38,6 +38,16 @@ impl Serve {
 
     /// Starts serve on `db`; `Err` with its stderr if it exits instead.
     fn start_on(dir: &Path, db: &Path, args: &[&str]) -> Result<Serve, String> {
+        Serve::start_with(Command::new(BIN), dir, db, args)
+    }
+
+    /// Starts serve through `command` (BIN itself, or a shell that execs it).
+    fn start_with(
+        mut command: Command,
+        dir: &Path,
+        db: &Path,
+        args: &[&str],
+    ) -> Result<Serve, String> {
         let stderr = dir.join(format!(
             "serve-{}.stderr",
             std::time::SystemTime::now()
@@ -45,7 +55,7 @@ impl Serve {
                 .unwrap()
                 .as_nanos()
         ));
-        let mut child = Command::new(BIN)
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(args)
@@ -424,6 +434,43 @@ fn stalled_clients_are_cut_off_and_do_not_lock_out_valid_ones() {
     stream.set_read_timeout(Some(NEVER)).unwrap();
     let answer = read_answer(&mut stream).expect("an answer to a stalled body");
     assert_eq!(answer.status, 408, "{answer:?}");
+    drop(stalled);
+    assert_eq!(server.store().count().unwrap(), 2);
+}
+
+// The reported case: 300 stalled connections against serve at a
+// 256-descriptor limit locked out every valid client.
+#[test]
+fn stalled_connections_past_the_descriptor_limit_do_not_lock_out_valid_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new("sh");
+    command.args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", BIN]);
+    let server = Serve::start_with(
+        command,
+        dir.path(),
+        &dir.path().join("served.db"),
+        &["--header-timeout", "2s"],
+    )
+    .unwrap_or_else(|text| panic!("serve did not start: {text}"));
+    let stalled: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut stream = TcpStream::connect(server.addr).ok()?;
+            stream
+                .write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n")
+                .ok()?;
+            Some(stream)
+        })
+        .collect();
+    assert_eq!(stalled.len(), 300);
+    let valid = protobuf(&request(1, 0..2, &[]));
+    let deadline = Instant::now() + NEVER;
+    let mut served = false;
+    while Instant::now() < deadline && !served {
+        served =
+            std::panic::catch_unwind(|| post(server.addr, "application/x-protobuf", None, &valid))
+                .is_ok_and(|answer| answer.status == 200);
+    }
+    assert!(served, "a valid client was locked out");
     drop(stalled);
     assert_eq!(server.store().count().unwrap(), 2);
 }
