@@ -242,6 +242,28 @@ fn report_numbers_equal_the_span_attributes_and_add_up() {
         assert_eq!(sum, report.total.totals.cost, "{name} folded");
     }
 
+    // By request, the rows kept are the costliest requests.
+    let by_request = analysis::report(
+        &store,
+        &ReportOptions::new()
+            .group_by(GroupBy::Request)
+            .max_groups(3),
+    )
+    .unwrap();
+    let mut costs: Vec<Usd> = analysis::list_requests(&store, &RequestFilter::new().limit(100))
+        .unwrap()
+        .iter()
+        .map(|r| r.cost)
+        .collect();
+    costs.sort_unstable_by(|a, b| b.cmp(a));
+    let kept: Vec<Usd> = by_request.groups[..3]
+        .iter()
+        .map(|g| g.totals.cost)
+        .collect();
+    assert_eq!(kept, costs[..3]);
+    assert_eq!(by_request.groups[3].key, "(other 7)");
+    assert_eq!(by_request.groups[3].requests, 7);
+
     // What is not priced is said plainly: unknown cost, never zero.
     let unpriced: Vec<(&str, u64)> = report
         .unpriced

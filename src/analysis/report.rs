@@ -384,12 +384,17 @@ impl Acc {
 struct Builder<'o> {
     options: &'o ReportOptions,
     groups: HashMap<String, Acc>,
-    /// Keys beyond [`MAX_TRACKED_NAMES`], summed together.
+    /// Groups beyond [`MAX_TRACKED_NAMES`] or `max_groups`, summed together.
     overflow: Acc,
+    /// Groups folded into `overflow` by `max_groups`.
     overflow_keys: u64,
+    /// Some keys were never tracked (more than [`MAX_TRACKED_NAMES`]).
+    overflow_untracked: bool,
+    /// By request: the costliest requests so far.
+    by_request: Costliest<(String, Box<Acc>)>,
     total: Acc,
     steps: HashMap<String, Acc>,
-    top: BinaryHeap<Reverse<(Usd, u64, TopKey)>>,
+    top: Costliest<Box<TopRequest>>,
     seq: u64,
     unpriced: BTreeMap<String, (u64, u64)>,
     /// Bucket start (ns) to (requests, cost by model, cost by step).
@@ -398,21 +403,26 @@ struct Builder<'o> {
     last_ns: i64,
 }
 
-/// A top request, ordered only by the cost and sequence beside it.
-struct TopKey(Box<TopRequest>);
+/// The costliest values seen so far: a min-heap by (cost, reverse arrival),
+/// so the cheapest (and, among equals, the latest) is dropped first.
+type Costliest<T> = BinaryHeap<Reverse<(Usd, u64, Unordered<T>)>>;
 
-impl PartialEq for TopKey {
+/// A value carried in a heap, ordered only by the cost and sequence
+/// beside it.
+struct Unordered<T>(T);
+
+impl<T> PartialEq for Unordered<T> {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
-impl Eq for TopKey {}
-impl PartialOrd for TopKey {
+impl<T> Eq for Unordered<T> {}
+impl<T> PartialOrd for Unordered<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for TopKey {
+impl<T> Ord for Unordered<T> {
     fn cmp(&self, _: &Self) -> std::cmp::Ordering {
         std::cmp::Ordering::Equal
     }
@@ -427,6 +437,8 @@ impl<'o> Builder<'o> {
             groups: HashMap::new(),
             overflow: Acc::default(),
             overflow_keys: 0,
+            overflow_untracked: false,
+            by_request: BinaryHeap::new(),
             total: Acc::default(),
             steps: HashMap::new(),
             top: BinaryHeap::new(),
@@ -440,10 +452,28 @@ impl<'o> Builder<'o> {
 
     fn group(&mut self, key: &str) -> &mut Acc {
         if !self.groups.contains_key(key) && self.groups.len() >= MAX_TRACKED_NAMES {
-            self.overflow_keys += 1;
+            self.overflow_untracked = true;
             return &mut self.overflow;
         }
         self.groups.entry(key.to_owned()).or_default()
+    }
+
+    /// By request, only the costliest `max_groups` requests are kept as
+    /// rows (each request is complete when it arrives); the rest are summed.
+    fn add_request_row(&mut self, key: String, acc: Acc) {
+        self.seq += 1;
+        let cost = acc.totals.cost;
+        self.by_request.push(Reverse((
+            cost,
+            u64::MAX - self.seq,
+            Unordered((key, Box::new(acc))),
+        )));
+        if self.by_request.len() > self.options.max_groups
+            && let Some(Reverse((_, _, Unordered((_, evicted))))) = self.by_request.pop()
+        {
+            self.overflow.merge(&evicted);
+            self.overflow_keys += 1;
+        }
     }
 
     fn add_trace(&mut self, spans: &[SpanRecord]) {
@@ -489,11 +519,19 @@ impl<'o> Builder<'o> {
                 GroupBy::Day => day_key(root.start),
                 _ => hour_key(root.start),
             };
-            let acc = self.group(&key);
+            let mut one = Acc::default();
+            let acc = if group_by == GroupBy::Request {
+                &mut one
+            } else {
+                self.group(&key)
+            };
             acc.requests += 1;
             acc.totals.merge(&request.totals);
             acc.cost.add(cost_picos);
             acc.latency.add(duration_ns);
+            if group_by == GroupBy::Request {
+                self.add_request_row(key, one);
+            }
         }
 
         // Latency and cost by step, whatever the grouping.
@@ -561,7 +599,7 @@ impl<'o> Builder<'o> {
                 self.top.push(Reverse((
                     entry.request.cost,
                     u64::MAX - self.seq,
-                    TopKey(Box::new(entry)),
+                    Unordered(Box::new(entry)),
                 )));
                 if self.top.len() > self.options.top {
                     self.top.pop();
@@ -572,6 +610,11 @@ impl<'o> Builder<'o> {
 
     fn finish(self) -> Report {
         let mut rows: Vec<(String, Acc)> = self.groups.into_iter().collect();
+        rows.extend(
+            self.by_request
+                .into_iter()
+                .map(|Reverse((_, _, Unordered((key, acc))))| (key, *acc)),
+        );
         rows.sort_by(|(ka, a), (kb, b)| {
             b.totals
                 .cost
@@ -594,8 +637,13 @@ impl<'o> Builder<'o> {
             }
         }
         let mut groups: Vec<GroupRow> = rows.iter().map(|(k, acc)| acc.row(k.clone())).collect();
-        if other.totals.spans > 0 {
-            groups.push(other.row(format!("(other {other_keys})")));
+        if other.totals.spans > 0 || other.requests > 0 {
+            let label = if self.overflow_untracked {
+                "(other)".to_owned()
+            } else {
+                format!("(other {other_keys})")
+            };
+            groups.push(other.row(label));
         }
 
         let mut steps: Vec<GroupRow> = self
