@@ -88,6 +88,10 @@ const INTERESTING: &[&[u8]] = &[
     b"0x",
     b"nan",
     b"inf",
+    // Empty protobuf groups (fields 1 and 5), which decoders skip.
+    b"\x0b\x0c",
+    b"\x2b\x2c",
+    b"\x2b\x08\x01\x2c",
 ];
 
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
@@ -103,7 +107,13 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
                 input[at] = rng.next() as u8;
             }
             2 => {
-                let at = rng.below(len + 1);
+                // Often at either end: the only places a protobuf field can
+                // be added without breaking the lengths around it.
+                let at = match rng.below(4) {
+                    0 => 0,
+                    1 => len,
+                    _ => rng.below(len + 1),
+                };
                 let bytes = INTERESTING[rng.below(INTERESTING.len())];
                 input.splice(at..at, bytes.iter().copied());
             }
@@ -237,19 +247,42 @@ fn fuzz(target: &str, check: impl Fn(&[u8]) -> Result<(), String>) {
 }
 
 fn otlp(input: &[u8], json: bool, gzip: bool) -> Result<(), String> {
-    if let Ok(converted) = receive_body(input, json, gzip, MAX_BYTES, MAX_ITEMS) {
-        let spans = converted.records.len() + converted.rejected.len();
-        if spans > MAX_ITEMS {
-            return Err(format!(
-                "{spans} spans decoded past the {MAX_ITEMS}-item limit"
-            ));
-        }
+    // Under a small item limit, what decodes must fit in it: every span,
+    // attribute, event and link is at least one item on the wire, so a
+    // scan that under-counts (and would let a body amplify) shows here.
+    const SMALL: usize = 64;
+    for limit in [SMALL, MAX_ITEMS] {
+        let Ok(converted) = receive_body(input, json, gzip, MAX_BYTES, limit) else {
+            continue;
+        };
+        let mut decoded = converted.rejected.len();
         for record in &converted.records {
+            let own = record
+                .attributes
+                .keys()
+                .filter(|k| *k != "ragtrace.cost.status_reason")
+                .count();
+            decoded += 1 + own + record.events.len() + record.links.len();
+            decoded += record
+                .events
+                .iter()
+                .map(|e| e.attributes.len())
+                .sum::<usize>();
+            decoded += record
+                .links
+                .iter()
+                .map(|l| l.attributes.len())
+                .sum::<usize>();
             if let Some(cost) = record.cost
                 && cost.picos() < 0
             {
                 return Err("a negative cost was kept".into());
             }
+        }
+        if decoded > limit {
+            return Err(format!(
+                "{decoded} items decoded past the {limit}-item limit"
+            ));
         }
     }
     Ok(())
@@ -425,9 +458,14 @@ mod codec {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(
-            std::env::var("RAGTRACE_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
-        ))]
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("RAGTRACE_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256),
+            // Failures are kept with the fuzz regressions and replayed first.
+            failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/fuzz/regressions/store_codec.proptest",
+            ))),
+            ..ProptestConfig::default()
+        })]
         /// Attributes of any JSON shape are stored and read back as they were.
         #[test]
         fn attributes_round_trip(attrs in prop::collection::btree_map("[a-z._]{1,20}", value(), 0..12)) {
@@ -573,6 +611,26 @@ fn write_seed_corpora() {
             }],
         },
     ];
+    let many = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: (1..=40)
+                    .map(|i| {
+                        span(
+                            i,
+                            vec![
+                                kv("gen_ai.operation.name", s("chat")),
+                                kv("k", V::IntValue(i.into())),
+                            ],
+                        )
+                    })
+                    .collect(),
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    };
+    let requests = [requests[0].clone(), requests[1].clone(), many];
     let dir = fuzz_dir().join("corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = dir.join(target);
