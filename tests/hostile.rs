@@ -449,7 +449,8 @@ fn stalled_connections_past_the_descriptor_limit_do_not_lock_out_valid_clients()
         command,
         dir.path(),
         &dir.path().join("served.db"),
-        &["--header-timeout", "2s"],
+        // The defaults alone: no flag the old serve lacked.
+        &[],
     )
     .unwrap_or_else(|text| panic!("serve did not start: {text}"));
     let stalled: Vec<TcpStream> = (0..300)
