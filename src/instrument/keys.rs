@@ -346,6 +346,10 @@ pub const RAGTRACE_COST_REASONING_USD: &str = "ragtrace.cost.reasoning_usd";
 pub const RAGTRACE_COST_PER_REQUEST_USD: &str = "ragtrace.cost.per_request_usd";
 /// `priced`, `partial` or `unpriced`.
 pub const RAGTRACE_COST_STATUS: &str = "ragtrace.cost.status";
+/// Why a span's cost is unpriced although it carried usage or a cost: set
+/// by the store when a token count or cost is out of range (negative, over
+/// a trillion tokens, over a million dollars) and was not kept.
+pub const RAGTRACE_COST_STATUS_REASON: &str = "ragtrace.cost.status_reason";
 /// The price entry matched.
 pub const RAGTRACE_COST_MODEL_KEY: &str = "ragtrace.cost.model_key";
 /// Effective date of the price version used.

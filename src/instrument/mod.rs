@@ -28,6 +28,7 @@ mod shared;
 mod stream;
 mod traced;
 
+pub(crate) use capture::redact_credentials;
 pub use capture::{Capture, Redact, Redactor};
 pub use context::{InRequest, RequestFutureExt};
 pub use ledger::{StepTotals, Summary};

@@ -136,6 +136,11 @@ impl Import {
     }
 
     /// One table file per LiteLLM provider: (file name, TOML text), by name.
+    ///
+    /// File names are distinct even where providers' names are not as file
+    /// names (`a/b`, `a?b` and `a_b` all read `a_b`; `A` and `a` are one
+    /// file on some file systems): the first by name keeps the plain name,
+    /// the others get `-2`, `-3`, ... Each file's header names its provider.
     pub fn to_toml_files(&self, effective: Date) -> Vec<(String, String)> {
         let mut by_provider: BTreeMap<&str, Vec<ModelEntry>> = BTreeMap::new();
         for entry in &self.entries {
@@ -144,11 +149,13 @@ impl Import {
                 .or_default()
                 .push(entry.clone());
         }
+        let stems = distinct_stems(by_provider.keys().copied());
         by_provider
             .into_iter()
-            .map(|(provider, entries)| {
+            .zip(stems)
+            .map(|((provider, entries), stem)| {
                 (
-                    format!("{}.toml", file_stem(provider)),
+                    format!("{stem}.toml"),
                     to_toml(&entries, &header(effective), Some(provider)),
                 )
             })
@@ -170,9 +177,38 @@ fn header(effective: Date) -> String {
     )
 }
 
-/// A provider name as a file name.
+/// File stems for `providers` (in order), distinct even ignoring case.
+fn distinct_stems<'a>(providers: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let natural: Vec<String> = providers.map(file_stem).collect();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for stem in &natural {
+        *count.entry(stem.to_ascii_lowercase()).or_default() += 1;
+    }
+    let mut out = Vec::with_capacity(natural.len());
+    for stem in natural {
+        let key = stem.to_ascii_lowercase();
+        if taken.insert(key.clone()) {
+            out.push(stem);
+            continue;
+        }
+        let mut n = 2;
+        loop {
+            let candidate = format!("{stem}-{n}");
+            let lower = candidate.to_ascii_lowercase();
+            if !count.contains_key(&lower) && taken.insert(lower) {
+                out.push(candidate);
+                break;
+            }
+            n += 1;
+        }
+    }
+    out
+}
+
+/// A provider name as a file name (never empty, never hidden).
 fn file_stem(provider: &str) -> String {
-    provider
+    let stem: String = provider
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
@@ -181,7 +217,12 @@ fn file_stem(provider: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if stem.is_empty() || stem.starts_with('.') {
+        format!("_{stem}")
+    } else {
+        stem
+    }
 }
 
 /// Which ragtrace price a LiteLLM base field name sets.
@@ -400,6 +441,25 @@ fn scale(text: &str, shift: usize) -> Option<(Usd, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_are_distinct_even_where_providers_spell_alike() {
+        let stems = distinct_stems(
+            [
+                "", ".hidden", "A", "a", "a/b", "a?b", "a_b", "a_b-2", "openai",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            stems,
+            [
+                "_", "_.hidden", "A", "a-2", "a_b", "a_b-3", "a_b-4", "a_b-2", "openai"
+            ]
+        );
+        let lower: std::collections::HashSet<String> =
+            stems.iter().map(|s| s.to_ascii_lowercase()).collect();
+        assert_eq!(lower.len(), stems.len());
+    }
 
     #[test]
     fn per_token_floats_become_exact_prices_per_million() {

@@ -131,8 +131,22 @@ impl Matcher {
 
     /// Works out the entry for `name` without the cache: the name as given,
     /// then each normalized spelling, each tried exactly and then against
-    /// the patterns.
+    /// the patterns. A name longer than [`normalize::MAX_MODEL_NAME`] is only
+    /// looked up exactly: no spelling of a real model is that long.
     pub(crate) fn find(&self, name: &str) -> Option<Found> {
+        if name.len() > normalize::MAX_MODEL_NAME {
+            let &(entry, alias) = self.exact.get(name)?;
+            let by = if alias {
+                MatchedBy::Alias
+            } else {
+                MatchedBy::Key
+            };
+            return Some(Found {
+                entry,
+                spelling: name.to_owned(),
+                by,
+            });
+        }
         std::iter::once(name.to_owned())
             .chain(normalize::candidates(name))
             .find_map(|spelling| self.lookup(spelling))

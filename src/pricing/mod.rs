@@ -55,5 +55,6 @@ pub use load::{PRICING_DIR_ENV, PriceTableBuilder};
 pub use matcher::MatchedBy;
 pub use model::{LongContext, Mode, ModelEntry, PriceVersion, Rates, ServiceTier, TierRates};
 pub use money::{ParseUsdError, Usd};
+pub use normalize::MAX_MODEL_NAME;
 pub use table::{Match, PriceTable, Quote};
 pub use write::to_toml;

@@ -28,8 +28,21 @@ const BEDROCK_VENDORS: [&str; 11] = [
     "twelvelabs",
 ];
 
+/// The longest model name (in bytes) that is normalized or matched against
+/// patterns. Real names are under 100 bytes (a Bedrock ARN about 120); a
+/// longer one is looked up exactly and otherwise left unpriced, so the work
+/// a name costs is bounded whatever a peer sends.
+pub const MAX_MODEL_NAME: usize = 256;
+
+/// How many routing prefixes (`openrouter/anthropic/...`) are removed one
+/// at a time; past that, only the last segment is tried. Real spellings
+/// have at most three (`publishers/google/models/x`).
+const MAX_ROUTING_PREFIXES: usize = 4;
+
 /// The names to try after `raw`, most specific first, without `raw` itself
-/// or repeats. The last is the most general.
+/// or repeats. The last is the most general. A name longer than
+/// [`MAX_MODEL_NAME`] has none; otherwise there are at most a dozen, so the
+/// work is linear in the name's length.
 ///
 /// ```text
 /// bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0
@@ -41,6 +54,9 @@ const BEDROCK_VENDORS: [&str; 11] = [
 /// ```
 pub(crate) fn candidates(raw: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    if raw.len() > MAX_MODEL_NAME {
+        return out;
+    }
     let mut push = |name: &str| {
         if !name.is_empty() && name != raw && !out.iter().any(|seen| seen == name) {
             out.push(name.to_owned());
@@ -59,9 +75,16 @@ pub(crate) fn candidates(raw: &str) -> Vec<String> {
         push(&current);
     }
     // Routing prefixes, one at a time: openrouter/anthropic/x, azure/x,
-    // models/x (Gemini API), publishers/google/models/x (Vertex AI).
+    // models/x (Gemini API), publishers/google/models/x (Vertex AI). Past a
+    // few, straight to the last segment.
+    let mut stripped = 0;
     while let Some((_, rest)) = current.split_once('/') {
-        current = rest.to_owned();
+        current = if stripped < MAX_ROUTING_PREFIXES {
+            rest.to_owned()
+        } else {
+            rest.rsplit('/').next().unwrap_or(rest).to_owned()
+        };
+        stripped += 1;
         push(&current);
     }
     // `openai:gpt-4o` (framework spelling), but not `ft:` or Bedrock's `-v1:0`.
@@ -218,6 +241,27 @@ mod tests {
         assert!(candidates("gpt-4.1").is_empty());
         // A version-like suffix without Bedrock's colon stays.
         assert_eq!(last("cohere.embed-english-v3"), "embed-english-v3");
+    }
+
+    #[test]
+    fn the_work_per_name_is_bounded() {
+        // Once built every suffix of a name split on `/`: quadratic in its
+        // length (80,000 slashes took 3 GB). A few thousand show it.
+        let c = candidates(&format!("{}gpt-4o", "a/".repeat(2_000)));
+        assert!(c.len() <= 12, "{} candidates", c.len());
+        let slashes = "/".repeat(150_000);
+        assert!(candidates(&slashes).is_empty());
+        let long = format!("{}gpt-4o", "a/".repeat(100_000));
+        assert!(candidates(&long).is_empty());
+        // Under the length cap, at most a dozen names, each no longer than the name.
+        let name = format!("{}gpt-4o-2024-08-06", "a/".repeat(110));
+        assert!(name.len() <= MAX_MODEL_NAME);
+        let c = candidates(&name);
+        assert!(c.len() <= 12, "{}", c.len());
+        assert!(c.iter().all(|n| n.len() <= name.len()));
+        assert_eq!(c.last().map(String::as_str), Some("gpt-4o"));
+        let c = candidates(&"/".repeat(MAX_MODEL_NAME));
+        assert!(c.len() <= 12, "{}", c.len());
     }
 
     #[test]

@@ -48,8 +48,19 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path` for reading and
     /// writing, migrating it to the current schema.
+    ///
+    /// A new file is created readable by its owner only (0600 on Unix):
+    /// traces hold user ids and, when captured, content. A file that is not
+    /// a ragtrace store, or one written by a newer ragtrace, is refused
+    /// before anything in it is changed; a file this process cannot write
+    /// is refused too ([`StoreError::ReadOnly`]) rather than failing at the
+    /// first insert.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path).map_err(|source| StoreError::Create {
+            path: path.clone(),
+            source,
+        })?;
         let conn = Connection::open(&path).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,
@@ -86,17 +97,7 @@ impl Store {
             source,
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
-        if write {
-            // WAL: readers never block the writer and see only committed
-            // batches. NORMAL sync in WAL mode survives a killed process
-            // (only a power loss can cost the last commits).
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-                .map_err(sqlite)?;
-            conn.pragma_update(None, "synchronous", "NORMAL")
-                .map_err(sqlite)?;
-        }
-        conn.set_prepared_statement_cache_capacity(32);
-        schema::prepare(&mut conn, write).map_err(|problem| match problem {
+        let schema_problem = |problem| match problem {
             SchemaProblem::Foreign(application_id) => StoreError::NotAStore {
                 path: path.clone(),
                 application_id,
@@ -115,7 +116,27 @@ impl Store {
                 path: path.clone(),
                 source,
             },
-        })?;
+        };
+        if write {
+            // Look before touching: a file that is refused (another
+            // application's, or a newer ragtrace's) is left exactly as it was.
+            match schema::prepare(&mut conn, false) {
+                Ok(()) | Err(SchemaProblem::Outdated(_)) => {}
+                Err(problem) => return Err(schema_problem(problem)),
+            }
+            if conn.is_readonly(rusqlite::MAIN_DB).map_err(sqlite)? {
+                return Err(StoreError::ReadOnly { path: path.clone() });
+            }
+            // WAL: readers never block the writer and see only committed
+            // batches. NORMAL sync in WAL mode survives a killed process
+            // (only a power loss can cost the last commits).
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+                .map_err(sqlite)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(sqlite)?;
+        }
+        conn.set_prepared_statement_cache_capacity(32);
+        schema::prepare(&mut conn, write).map_err(schema_problem)?;
         Ok(Store {
             conn,
             path,
@@ -187,6 +208,24 @@ impl Store {
             path: self.path.clone(),
             source,
         }
+    }
+}
+
+/// Creates `path` empty and private to its owner if it does not exist, so
+/// SQLite (which gives its `-wal` and `-shm` files the database's mode)
+/// never makes a world-readable store. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -14,6 +14,21 @@ pub enum StoreError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// A new store file could not be created.
+    #[error("cannot create trace store {path}: {source}")]
+    Create {
+        /// The store file.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// The file can be read but not written by this process (its
+    /// permissions, or a read-only file system).
+    #[error("trace store {path} is read-only to this process; cannot write to it")]
+    ReadOnly {
+        /// The store file.
+        path: PathBuf,
+    },
     /// The file is some other application's SQLite database.
     #[error(
         "{path} is not a ragtrace trace store (it holds other tables; application id {application_id:#x})"

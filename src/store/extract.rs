@@ -109,7 +109,14 @@ impl SpanParts {
                 keys::LLM_SYSTEM,
             ],
         );
-        let usage = usage(a);
+        let mut reasons: Vec<String> = Vec::new();
+        let usage = usage(a).and_then(|usage| match out_of_range_usage(&usage) {
+            None => Some(usage),
+            Some(reason) => {
+                reasons.push(reason);
+                None
+            }
+        });
         let scores = scores(a);
         let score_kind = str_of(a, keys::RAGTRACE_RETRIEVAL_SCORE_KIND).and_then(ScoreKind::parse);
         let top_score = first_f64(a, &[keys::RAGTRACE_RETRIEVAL_TOP_SCORE]).or_else(|| {
@@ -122,9 +129,19 @@ impl SpanParts {
                 .and_then(|s| s.iter().copied().filter(|x| x.is_finite()).reduce(best))
         });
         let (mut cost, mut cost_status, mut cost_source) = carried_cost(a);
-        let mut cost_breakdown = cost.and_then(|_| carried_breakdown(a));
+        if let Some(reason) = cost.and_then(out_of_range_cost) {
+            // Never stored as priced: a negative or absurd cost would make
+            // every sum over it wrong (or overflow).
+            reasons.push(format!("the span's own {reason}"));
+            (cost, cost_status, cost_source) = (None, None, None);
+        }
+        let mut cost_breakdown = cost.and_then(|_| carried_breakdown(a)).filter(|b| {
+            [b.input, b.cache_read, b.cache_write, b.output, b.reasoning]
+                .into_iter()
+                .all(|part| out_of_range_cost(part).is_none())
+        });
         let priceable = usage.is_some() && model.is_some();
-        if priceable && cost_status.is_none() {
+        if (priceable || !reasons.is_empty()) && cost_status.is_none() {
             cost_status = Some(CostStatus::Unpriced);
         }
         if let (true, None, Some(pricer), Some(model), Some(usage)) =
@@ -136,13 +153,32 @@ impl SpanParts {
             request.service_tier = str_of(a, keys::GEN_AI_OPENAI_RESPONSE_SERVICE_TIER);
             let priced = pricer.price(&request);
             cost_status = Some(priced.status);
-            if priced.status != CostStatus::Unpriced {
+            if let Some(reason) = out_of_range_cost(priced.total) {
+                reasons.push(format!("the priced {reason}"));
+                cost_status = Some(CostStatus::Unpriced);
+            } else if priced.status != CostStatus::Unpriced {
                 cost = Some(priced.total);
                 cost_source = Some(CostSource::Pricer);
                 cost_breakdown = Some(CostBreakdown::of(&priced));
             }
         }
 
+        let operation = str_of(a, keys::GEN_AI_OPERATION_NAME).map(str::to_owned);
+        let collection = first_str(a, &[keys::DB_COLLECTION_NAME, keys::GEN_AI_DATA_SOURCE_ID]);
+        let document_ids = document_ids(a);
+        let user_id = first_str(
+            a,
+            &[keys::USER_ID, keys::LANGFUSE_USER_ID, keys::ENDUSER_ID],
+        );
+        let session_id = first_str(a, &[keys::SESSION_ID, keys::LANGFUSE_SESSION_ID]);
+        let error_type = str_of(a, keys::ERROR_TYPE).map(str::to_owned);
+        let mut attributes = self.attributes;
+        if !reasons.is_empty() {
+            attributes.insert(
+                keys::RAGTRACE_COST_STATUS_REASON.to_owned(),
+                Value::String(reasons.join("; ")),
+            );
+        }
         SpanRecord {
             trace_id: self.trace_id,
             span_id: self.span_id,
@@ -161,7 +197,7 @@ impl SpanParts {
                 .and_then(read_str)
                 .map(str::to_owned),
             scope: self.scope,
-            operation: str_of(a, keys::GEN_AI_OPERATION_NAME).map(str::to_owned),
+            operation,
             step,
             model,
             provider,
@@ -173,16 +209,13 @@ impl SpanParts {
             top_score,
             scores,
             score_kind,
-            collection: first_str(a, &[keys::DB_COLLECTION_NAME, keys::GEN_AI_DATA_SOURCE_ID]),
-            document_ids: document_ids(a),
-            user_id: first_str(
-                a,
-                &[keys::USER_ID, keys::LANGFUSE_USER_ID, keys::ENDUSER_ID],
-            ),
-            session_id: first_str(a, &[keys::SESSION_ID, keys::LANGFUSE_SESSION_ID]),
-            error_type: str_of(a, keys::ERROR_TYPE).map(str::to_owned),
+            collection,
+            document_ids,
+            user_id,
+            session_id,
+            error_type,
             name: self.name,
-            attributes: self.attributes,
+            attributes,
             events: self.events,
             links: self.links,
             resource: self.resource,
@@ -390,6 +423,40 @@ fn carried_breakdown(a: &Attributes) -> Option<CostBreakdown> {
         completion.unwrap_or_default(),
         Usd::ZERO,
     ))
+}
+
+/// The most tokens of one kind a span may report (a trillion): more is
+/// taken for garbage, not stored, so sums over the store cannot overflow.
+pub(crate) const MAX_TOKENS: u64 = 1_000_000_000_000;
+
+/// The most a span may cost (a million dollars, in picodollars).
+pub(crate) const MAX_COST_PICOS: i128 = 1_000_000 * 1_000_000_000_000;
+
+/// Why `usage` cannot be stored, if it cannot.
+fn out_of_range_usage(usage: &Usage) -> Option<String> {
+    let counts = [
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache read", usage.cache_read_input_tokens),
+        ("cache write", usage.cache_write_input_tokens),
+        ("reasoning", usage.reasoning_output_tokens),
+    ];
+    let (kind, count) = counts.into_iter().find(|&(_, n)| n > MAX_TOKENS)?;
+    Some(format!(
+        "{kind} token count {count} is over {MAX_TOKENS}; usage not stored"
+    ))
+}
+
+/// Why a cost cannot be stored as known, if it cannot.
+fn out_of_range_cost(cost: Usd) -> Option<String> {
+    let picos = cost.picos();
+    if picos < 0 {
+        Some(format!("cost {cost} USD is negative; not stored"))
+    } else if picos > MAX_COST_PICOS {
+        Some(format!("cost {cost} USD is over 1000000 USD; not stored"))
+    } else {
+        None
+    }
 }
 
 /// Dollars as an `f64` (from a producer that only has that) to the nearest

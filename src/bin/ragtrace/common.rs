@@ -110,3 +110,28 @@ pub fn broken_pipe(error: &anyhow::Error) -> bool {
                 .is_some_and(|e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
     })
 }
+
+/// `error` and its causes on one line, each cause once: a cause whose text
+/// its effect already shows (many errors print their source in their own
+/// message) is not repeated.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        // Shown already, or the same cause restated with a prefix
+        // ("Error code 26: file is not a database" after "file is not a
+        // database").
+        let last = out.rsplit(": ").next().unwrap_or("");
+        let shown = out.ends_with(&text)
+            || (text.len() >= 16 && out.contains(&text))
+            || (last.len() >= 8 && text.ends_with(last));
+        if text.is_empty() || shown {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use ragtrace::store::Store;
-use ragtrace::store::ingest::{IngestOptions, ingest_file};
+use ragtrace::store::ingest::{Content, IngestError, IngestOptions, ingest_file};
 
 use crate::progress::Unit;
 
@@ -25,17 +25,30 @@ pub struct Args {
     /// Spans written per transaction.
     #[arg(long, default_value_t = 10_000)]
     batch: usize,
+    /// Keep prompt and completion content (gen_ai.prompt, input.value, ...)
+    /// as found. By default it is replaced with [REDACTED]; credentials are
+    /// redacted either way.
+    #[arg(long)]
+    keep_content: bool,
     #[command(flatten)]
     quiet: crate::progress::QuietArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut options = IngestOptions::new().batch_spans(args.batch);
+    let content = if args.keep_content {
+        Content::Keep
+    } else {
+        Content::Redact
+    };
+    let mut options = IngestOptions::new()
+        .batch_spans(args.batch)
+        .content(content);
     if let Some(pricer) = args.pricing.pricer()? {
         options = options.pricer(pricer);
     }
     let mut store = Store::open(&args.db)?;
     let mut malformed = 0;
+    let mut unreadable = 0;
     let mut spans = 0;
     for path in &args.files {
         // A bar by bytes read; a file whose size is unknown gets none.
@@ -49,7 +62,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .progress(move |read| shown.set_position(read));
         let result = ingest_file(path, &mut store, &file_options);
         bar.finish_and_clear();
-        let report = result.with_context(|| format!("ingesting {}", path.display()))?;
+        let report = match result {
+            Ok(report) => report,
+            // A file that cannot be read does not stop the others.
+            Err(error @ IngestError::Read { .. }) => {
+                eprintln!("error: {}", crate::common::describe(&error.into()));
+                unreadable += 1;
+                continue;
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("ingesting {}", path.display()));
+            }
+        };
         spans += report.spans;
         malformed += report.error_count;
         println!(
@@ -66,10 +90,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("{}: ... and {unlisted} more", path.display());
         }
     }
-    if malformed > 0 {
+    if unreadable > 0 || malformed > 0 {
+        let mut skipped = Vec::new();
+        if unreadable > 0 {
+            skipped.push(format!(
+                "{unreadable} of {} files could not be read",
+                args.files.len()
+            ));
+        }
+        if malformed > 0 {
+            skipped.push(format!("skipped {malformed} malformed lines or spans"));
+        }
         anyhow::bail!(
-            "stored {spans} spans in {}; skipped {malformed} malformed lines or spans (listed above)",
-            args.db.display()
+            "stored {spans} spans in {}; {} (listed above)",
+            args.db.display(),
+            skipped.join("; ")
         );
     }
     Ok(())

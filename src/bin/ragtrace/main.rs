@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if common::broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", common::describe(&error));
             ExitCode::FAILURE
         }
     }

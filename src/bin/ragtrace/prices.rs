@@ -132,6 +132,18 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
     };
     let day = Date::of(at);
     let Some(matched) = table.resolve(&args.model) else {
+        if args.model.len() > ragtrace::pricing::MAX_MODEL_NAME {
+            bail!(
+                "no price table entry matches the {}-byte model name `{}`; names over {} bytes \
+                 are only matched exactly, and are recorded as unpriced",
+                args.model.len(),
+                crate::text::cut(
+                    &crate::text::safe(&args.model.chars().take(41).collect::<String>()),
+                    40
+                ),
+                ragtrace::pricing::MAX_MODEL_NAME
+            );
+        }
         bail!(
             "no price table entry matches `{}` (tried: {}); its calls are recorded as unpriced. \
              Add it to a table file in a directory named by {PRICING_DIR_ENV} or --dir",

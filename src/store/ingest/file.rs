@@ -5,7 +5,8 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::otlp::{RejectedSpan, convert, decode_json};
+use super::otlp::{Content, RejectedSpan, convert_with, decode_json};
+use super::scan::{self, Exceeded};
 use crate::pricing::Pricer;
 use crate::store::{SpanRecord, Store, StoreError};
 
@@ -26,6 +27,15 @@ pub struct IngestOptions {
     /// Told the bytes of the input read so far, after each line (for a
     /// progress bar; compare with the file's size).
     pub progress: Option<IngestProgress>,
+    /// What happens to prompt and completion content (redacted by
+    /// default; credentials are redacted either way).
+    pub content: Content,
+    /// The longest line read (default 64 MiB); a longer one is skipped and
+    /// reported, never held in memory whole.
+    pub max_line_bytes: usize,
+    /// The most items (objects, arrays, string values) a line may decode
+    /// to (default 500,000); a line with more is skipped and reported.
+    pub max_items: usize,
 }
 
 impl Default for IngestOptions {
@@ -34,6 +44,9 @@ impl Default for IngestOptions {
             pricer: None,
             batch_spans: 10_000,
             progress: None,
+            content: Content::Redact,
+            max_line_bytes: 64 * 1024 * 1024,
+            max_items: 500_000,
         }
     }
 }
@@ -44,6 +57,9 @@ impl std::fmt::Debug for IngestOptions {
             .field("pricer", &self.pricer.is_some())
             .field("batch_spans", &self.batch_spans)
             .field("progress", &self.progress.is_some())
+            .field("content", &self.content)
+            .field("max_line_bytes", &self.max_line_bytes)
+            .field("max_items", &self.max_items)
             .finish()
     }
 }
@@ -63,6 +79,24 @@ impl IngestOptions {
     /// Spans written per transaction (at least 1).
     pub fn batch_spans(mut self, spans: usize) -> Self {
         self.batch_spans = spans.max(1);
+        self
+    }
+
+    /// Says what happens to prompt and completion content.
+    pub fn content(mut self, content: Content) -> Self {
+        self.content = content;
+        self
+    }
+
+    /// Sets the longest line read.
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets the most items a line may decode to.
+    pub fn max_items(mut self, items: usize) -> Self {
+        self.max_items = items.max(1);
         self
     }
 
@@ -163,11 +197,12 @@ pub fn ingest_reader(
     let mut consumed = 0_u64;
     loop {
         line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|source| IngestError::Read {
-                path: name.to_path_buf(),
-                source,
+        let (read, whole) =
+            read_line(&mut reader, &mut line, options.max_line_bytes).map_err(|source| {
+                IngestError::Read {
+                    path: name.to_path_buf(),
+                    source,
+                }
             })?;
         if read == 0 {
             break;
@@ -182,6 +217,27 @@ pub fn ingest_reader(
             continue;
         }
         report.lines += 1;
+        if !whole {
+            report.error(
+                number,
+                format!("longer than {} bytes; skipped", options.max_line_bytes),
+            );
+            continue;
+        }
+        match scan::json_items(text, options.max_items) {
+            Ok(_) => {}
+            Err(Exceeded::Items(limit)) => {
+                report.error(
+                    number,
+                    format!("holds more than {limit} items (spans, attributes, values); skipped"),
+                );
+                continue;
+            }
+            Err(Exceeded::Depth(limit)) => {
+                report.error(number, format!("nests deeper than {limit} levels; skipped"));
+                continue;
+            }
+        }
         let request = match decode_json(text) {
             Ok(request) => request,
             Err(error) => {
@@ -190,7 +246,7 @@ pub fn ingest_reader(
             }
         };
         report.requests += 1;
-        let converted = convert(request, options.pricer.as_deref());
+        let converted = convert_with(request, options.pricer.as_deref(), options.content);
         for RejectedSpan { name, reason } in converted.rejected {
             report.error(number, format!("span `{name}` rejected: {reason}"));
         }
@@ -202,4 +258,41 @@ pub fn ingest_reader(
     }
     report.spans += store.insert(&pending)? as u64;
     Ok(report)
+}
+
+/// Reads one line (up to and including `\n`) into `line`, keeping at most
+/// `max` bytes of it: returns the bytes consumed and whether the line fit.
+fn read_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut whole = true;
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buffer.is_empty() {
+            return Ok((consumed, whole));
+        }
+        let (piece, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..=at], true),
+            None => (buffer, false),
+        };
+        let n = piece.len();
+        if whole && line.len() + n <= max.saturating_add(1) {
+            line.extend_from_slice(piece);
+        } else {
+            whole = false;
+            line.clear();
+        }
+        reader.consume(n);
+        consumed += n;
+        if done {
+            return Ok((consumed, whole));
+        }
+    }
 }

@@ -13,6 +13,8 @@
 
 mod file;
 mod otlp;
+mod redact;
+mod scan;
 #[cfg(feature = "serve")]
 mod serve;
 
@@ -20,6 +22,9 @@ pub use file::{
     IngestError, IngestOptions, IngestProgress, IngestReport, LineError, ingest_file, ingest_reader,
 };
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-pub use otlp::{Converted, DecodeError, RejectedSpan, convert, decode_json, decode_protobuf};
+pub use otlp::{
+    Content, Converted, DecodeError, RejectedSpan, convert, convert_with, decode_json,
+    decode_protobuf,
+};
 #[cfg(feature = "serve")]
-pub use serve::{Receiver, ReceiverConfig, ReceiverStats};
+pub use serve::{Receiver, ReceiverConfig, ReceiverStats, receive_body};

@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::Value;
 
+use super::redact;
 use crate::pricing::Pricer;
 use crate::store::value::{Attributes, bytes, double};
 use crate::store::{Kind, SpanEvent, SpanLink, SpanParts, SpanRecord, Status};
@@ -73,16 +74,46 @@ pub struct Converted {
     pub rejected: Vec<RejectedSpan>,
 }
 
+/// What happens to prompt and completion content in received spans.
+/// Credentials are redacted either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Content {
+    /// Values under known content keys (`gen_ai.prompt`,
+    /// `gen_ai.input.messages`, `input.value`, `output.value`, ...) become
+    /// `[REDACTED]` (the default).
+    #[default]
+    Redact,
+    /// Content is stored as received.
+    Keep,
+}
+
 /// Turns an export request into records: the columns are read from OTel
 /// GenAI, OpenInference, Langfuse and ragtrace keys alike, and spans with
 /// usage but no cost are priced with `pricer` at their own start time.
+/// Credentials and known content keys are redacted ([`Content::Redact`]);
+/// see [`convert_with`] to keep content.
 pub fn convert(request: ExportTraceServiceRequest, pricer: Option<&dyn Pricer>) -> Converted {
+    convert_with(request, pricer, Content::Redact)
+}
+
+/// [`convert`], saying what happens to content.
+pub fn convert_with(
+    request: ExportTraceServiceRequest,
+    pricer: Option<&dyn Pricer>,
+    content: Content,
+) -> Converted {
+    let redact_content = content == Content::Redact;
     let mut out = Converted::default();
     for resource_spans in request.resource_spans {
         let resource: Arc<Attributes> = Arc::new(
             resource_spans
                 .resource
-                .map(|r| attributes(&r.attributes))
+                .map(|r| {
+                    let mut a = attributes(&r.attributes);
+                    redact::attributes(&mut a, redact_content);
+                    a
+                })
                 .unwrap_or_default(),
         );
         for scope_spans in resource_spans.scope_spans {
@@ -92,7 +123,19 @@ pub fn convert(request: ExportTraceServiceRequest, pricer: Option<&dyn Pricer>) 
                 .filter(|name| !name.is_empty());
             for span in scope_spans.spans {
                 match parts(span, &resource, scope.clone()) {
-                    Ok(parts) => out.records.push(parts.into_record(pricer)),
+                    Ok(mut parts) => {
+                        redact::attributes(&mut parts.attributes, redact_content);
+                        if let Some(message) = &mut parts.status_message {
+                            redact::text(message);
+                        }
+                        for event in &mut parts.events {
+                            redact::attributes(&mut event.attributes, redact_content);
+                        }
+                        for link in &mut parts.links {
+                            redact::attributes(&mut link.attributes, redact_content);
+                        }
+                        out.records.push(parts.into_record(pricer));
+                    }
                     Err(rejected) => out.rejected.push(rejected),
                 }
             }
