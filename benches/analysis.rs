@@ -3,9 +3,11 @@
 //! spans each, written through the real write path: see
 //! `examples/gen_store/synth.rs`).
 //!
-//! Each case is measured in wall-clock time (`analysis/*`) and in the CPU
-//! time of the benchmark thread (`analysis_cpu/*`: what one core does,
-//! whatever else the shared machine runs), in spans per second.
+//! Each case is measured in wall-clock time as `report` runs it, on two
+//! threads (`analysis/*`), and in the CPU time of the benchmark thread with
+//! the store read on that one thread (`analysis_cpu/*_one_thread`: what one
+//! core does, whatever else the shared machine runs; the CPU time of a
+//! second thread would not be counted), in spans per second.
 //!
 //! The store is written once per run into a temporary directory. The
 //! larger stores (1M and 5M spans), peak memory and the DuckDB peer are
@@ -20,17 +22,58 @@ mod cpu_time;
 #[path = "../examples/gen_store/synth.rs"]
 mod synth;
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use cpu_time::ThreadCpu;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ragtrace::analysis::{GroupBy, ReportOptions, report};
-use ragtrace::store::Store;
+use opentelemetry::trace::TraceId;
+use ragtrace::analysis::{
+    AnalysisError, GroupBy, ReportOptions, RequestFilter, RequestRow, RetrievalFact, TimeRange,
+    TraceSource, report,
+};
+use ragtrace::store::{SpanRecord, Store};
+
+/// The store, refusing to split: a report on one thread.
+struct OneThread<'s>(&'s Store);
+
+impl TraceSource for OneThread<'_> {
+    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
+        TraceSource::requests(self.0, filter)
+    }
+    fn find_traces(&self, prefix: &str, limit: usize) -> Result<Vec<TraceId>, AnalysisError> {
+        TraceSource::find_traces(self.0, prefix, limit)
+    }
+    fn trace(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, AnalysisError> {
+        TraceSource::trace(self.0, trace_id)
+    }
+    fn traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::traces(self.0, range, visit)
+    }
+    fn report_traces(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::report_traces(self.0, range, visit)
+    }
+    fn retrievals(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
+    ) -> Result<(), AnalysisError> {
+        TraceSource::retrievals(self.0, range, visit)
+    }
+}
 
 const SPANS: u64 = 100_000;
 
-fn reports<M: Measurement>(c: &mut Criterion<M>, name: &str) {
+fn reports<M: Measurement>(c: &mut Criterion<M>, name: &str, one_thread: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     {
@@ -51,9 +94,14 @@ fn reports<M: Measurement>(c: &mut Criterion<M>, name: &str) {
         ("report_by_day", GroupBy::Day),
     ] {
         let options = ReportOptions::new().group_by(group_by);
+        let (case, source): (String, &dyn TraceSource) = if one_thread {
+            (format!("{case}_one_thread"), &OneThread(&store))
+        } else {
+            (case.to_owned(), &store)
+        };
         group.bench_function(case, |b| {
             b.iter(|| {
-                let report = report(&store, &options).unwrap();
+                let report = report(source, &options).unwrap();
                 assert_eq!(report.total.totals.spans, SPANS);
                 report
             })
@@ -63,11 +111,11 @@ fn reports<M: Measurement>(c: &mut Criterion<M>, name: &str) {
 }
 
 fn analysis_wall(c: &mut Criterion) {
-    reports(c, "analysis");
+    reports(c, "analysis", false);
 }
 
 fn analysis_cpu(c: &mut Criterion<ThreadCpu>) {
-    reports(c, "analysis_cpu");
+    reports(c, "analysis_cpu", true);
 }
 
 criterion_group!(wall, analysis_wall);
