@@ -172,8 +172,9 @@ impl TraceSource for Store {
         parts: usize,
     ) -> Result<Option<Vec<Box<dyn TraceSource + Send>>>, AnalysisError> {
         // One connection per part, on the same file; a store in memory
-        // cannot be opened twice.
-        if parts < 2 || self.path.as_os_str() == ":memory:" {
+        // (or a temporary one, with no name) cannot be opened twice.
+        let name = self.path.as_os_str();
+        if parts < 2 || name.is_empty() || name == ":memory:" {
             return Ok(None);
         }
         let parts = parts.min(16);
