@@ -1,6 +1,6 @@
 //! A report read on several threads (the store split by trace id) equals
 //! the report read on one, for every grouping, over the whole store and
-//! over a time range.
+//! over time ranges (wide and narrow, which the store reads differently).
 #![cfg(feature = "store")]
 #![recursion_limit = "256"]
 
@@ -64,9 +64,12 @@ fn a_report_read_in_parts_equals_one_read_whole() {
     assert!(store.report_parts(2).unwrap().is_some_and(|p| p.len() == 2));
 
     let day = UNIX_EPOCH + Duration::from_secs(synth::EPOCH_S + 86_400);
+    // The whole store; a third of it (read as a walk of the whole index);
+    // two hours (read by looking up the traces found in range).
     let ranges = [
         TimeRange::all(),
         TimeRange::between(Some(day), Some(day + Duration::from_secs(86_400))),
+        TimeRange::between(Some(day), Some(day + Duration::from_secs(7_200))),
     ];
     for range in ranges {
         for (_, group_by) in GroupBy::ALL {

@@ -236,7 +236,36 @@ fn report_traces_in(
     // over that stretch of the index.
     let mut conditions: Vec<&str> = Vec::new();
     let mut params: Vec<SqlValue> = Vec::new();
-    if range.since.is_some() || range.until.is_some() {
+    // A range that covers much of the store is cheaper as a walk of the
+    // whole index, keeping the traces with a span in range, than as a
+    // lookup of each trace found in range (`spans_start` holds no trace
+    // id, so that reads the table).
+    let bounded = range.since.is_some() || range.until.is_some();
+    let walk = bounded && {
+        let (first, last): (Option<i64>, Option<i64>) = store
+            .conn
+            .query_row(
+                "SELECT min(start_ns), max(start_ns) FROM spans",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(|e| store.sqlite(e))?;
+        match (first, last) {
+            (Some(first), Some(last)) if last > first => {
+                let covered = until.min(last).saturating_sub(since.max(first));
+                covered as f64 / (last - first) as f64 > 0.1
+            }
+            _ => true,
+        }
+    };
+    let in_range = |spans: &[SpanRecord]| {
+        !walk
+            || spans.iter().any(|span| {
+                let start = super::range::to_nanos(span.start);
+                start >= since && start < until
+            })
+    };
+    if bounded && !walk {
         conditions.push(
             "trace_id IN (SELECT trace_id FROM spans INDEXED BY spans_start \
              WHERE start_ns >= ? AND start_ns < ?)",
@@ -285,7 +314,11 @@ fn report_traces_in(
                 .into());
         };
         if len > 0 && spans[0].trace_id != trace_id {
-            let flow = visit(&spans[..len]);
+            let flow = if in_range(&spans[..len]) {
+                visit(&spans[..len])
+            } else {
+                ControlFlow::Continue(())
+            };
             len = 0;
             if flow.is_break() {
                 return Ok(());
@@ -298,7 +331,7 @@ fn report_traces_in(
         decode_report_row(row, &mut spans[len]).map_err(|e| store.bad_row(row, e))?;
         len += 1;
     }
-    if len > 0 {
+    if len > 0 && in_range(&spans[..len]) {
         let _ = visit(&spans[..len]);
     }
     Ok(())
