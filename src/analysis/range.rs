@@ -131,24 +131,8 @@ fn truncate(text: &str) -> String {
     }
 }
 
-/// Unix nanoseconds of `time` (saturating; before 1970 is negative).
-pub(crate) fn to_nanos(time: SystemTime) -> i64 {
-    match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_nanos())
-            .map(|n| -n)
-            .unwrap_or(i64::MIN),
-    }
-}
-
-/// The time at `nanos` after the Unix epoch.
-pub(crate) fn from_nanos(nanos: i64) -> SystemTime {
-    if nanos >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos as u64)
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_nanos(nanos.unsigned_abs())
-    }
-}
+// The store's own conversions, so a range means what the columns mean.
+pub(crate) use crate::store::{from_nanos, to_nanos};
 
 /// RFC 3339 in UTC, for messages and output.
 pub(crate) trait Rfc3339 {

@@ -46,6 +46,8 @@ pub use record::{
 pub use value::Attributes;
 
 #[cfg(feature = "store")]
+pub(crate) use codec::{from_nanos, to_nanos};
+#[cfg(feature = "store")]
 pub use db::Store;
 #[cfg(feature = "store")]
 pub use error::StoreError;
