@@ -116,9 +116,11 @@ fn series_section(page: &mut Page, report: &DriftReport, series: &SeriesReport) 
         "mixed" => "of mixed kinds (producers disagree; read as similarities)",
         _ => "of an unrecorded kind (read as similarities, higher is better)",
     };
+    let windows = series.windows.len() as u64;
     page.text(format!(
-        "{} windows; scores are {direction}.",
-        count(series.windows.len() as u64),
+        "{} window{}; scores are {direction}.",
+        count(windows),
+        if windows == 1 { "" } else { "s" },
     ));
     // Notes every window shares are said once, above the table.
     let shared: Vec<&String> = match series.windows.first() {
