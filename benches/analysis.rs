@@ -22,54 +22,13 @@ mod cpu_time;
 #[path = "../examples/gen_store/synth.rs"]
 mod synth;
 
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 use cpu_time::ThreadCpu;
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use opentelemetry::trace::TraceId;
-use ragtrace::analysis::{
-    AnalysisError, GroupBy, ReportOptions, RequestFilter, RequestRow, RetrievalFact, TimeRange,
-    TraceSource, report,
-};
-use ragtrace::store::{SpanRecord, Store};
-
-/// The store, refusing to split: a report on one thread.
-struct OneThread<'s>(&'s Store);
-
-impl TraceSource for OneThread<'_> {
-    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
-        TraceSource::requests(self.0, filter)
-    }
-    fn find_traces(&self, prefix: &str, limit: usize) -> Result<Vec<TraceId>, AnalysisError> {
-        TraceSource::find_traces(self.0, prefix, limit)
-    }
-    fn trace(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, AnalysisError> {
-        TraceSource::trace(self.0, trace_id)
-    }
-    fn traces(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::traces(self.0, range, visit)
-    }
-    fn report_traces(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::report_traces(self.0, range, visit)
-    }
-    fn retrievals(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::retrievals(self.0, range, visit)
-    }
-}
+use ragtrace::analysis::{GroupBy, ReportOptions, report};
+use ragtrace::store::Store;
 
 const SPANS: u64 = 100_000;
 
@@ -93,15 +52,15 @@ fn reports<M: Measurement>(c: &mut Criterion<M>, name: &str, one_thread: bool) {
         ("report_by_request", GroupBy::Request),
         ("report_by_day", GroupBy::Day),
     ] {
-        let options = ReportOptions::new().group_by(group_by);
-        let (case, source): (String, &dyn TraceSource) = if one_thread {
-            (format!("{case}_one_thread"), &OneThread(&store))
+        let (case, threads) = if one_thread {
+            (format!("{case}_one_thread"), 1)
         } else {
-            (case.to_owned(), &store)
+            (case.to_owned(), 2)
         };
+        let options = ReportOptions::new().group_by(group_by).threads(threads);
         group.bench_function(case, |b| {
             b.iter(|| {
-                let report = report(source, &options).unwrap();
+                let report = report(&store, &options).unwrap();
                 assert_eq!(report.total.totals.spans, SPANS);
                 report
             })

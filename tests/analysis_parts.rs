@@ -7,51 +7,10 @@
 #[path = "../examples/gen_store/synth.rs"]
 mod synth;
 
-use std::ops::ControlFlow;
 use std::time::{Duration, UNIX_EPOCH};
 
-use opentelemetry::trace::TraceId;
-use ragtrace::analysis::{
-    AnalysisError, GroupBy, ReportOptions, RequestFilter, RequestRow, RetrievalFact, TimeRange,
-    TraceSource, report,
-};
-use ragtrace::store::{SpanRecord, Store};
-
-/// The store, refusing to split: the one-thread reference.
-struct OneThread<'s>(&'s Store);
-
-impl TraceSource for OneThread<'_> {
-    fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, AnalysisError> {
-        TraceSource::requests(self.0, filter)
-    }
-    fn find_traces(&self, prefix: &str, limit: usize) -> Result<Vec<TraceId>, AnalysisError> {
-        TraceSource::find_traces(self.0, prefix, limit)
-    }
-    fn trace(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, AnalysisError> {
-        TraceSource::trace(self.0, trace_id)
-    }
-    fn traces(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::traces(self.0, range, visit)
-    }
-    fn report_traces(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(&[SpanRecord]) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::report_traces(self.0, range, visit)
-    }
-    fn retrievals(
-        &self,
-        range: &TimeRange,
-        visit: &mut dyn FnMut(RetrievalFact) -> ControlFlow<()>,
-    ) -> Result<(), AnalysisError> {
-        TraceSource::retrievals(self.0, range, visit)
-    }
-}
+use ragtrace::analysis::{GroupBy, ReportOptions, TimeRange, TraceSource, report};
+use ragtrace::store::Store;
 
 #[test]
 fn a_report_read_in_parts_equals_one_read_whole() {
@@ -80,7 +39,7 @@ fn a_report_read_in_parts_equals_one_read_whole() {
                     .top(7)
                     .max_groups(max_groups);
                 let parts = report(&store, &options).unwrap();
-                let whole = report(&OneThread(&store), &options).unwrap();
+                let whole = report(&store, &options.clone().threads(1)).unwrap();
                 assert_eq!(
                     parts, whole,
                     "{group_by:?} over {range:?}, {max_groups} groups"

@@ -95,6 +95,9 @@ pub struct ReportOptions {
     pub top: usize,
     /// Groups listed at most; the rest are summed into one row.
     pub max_groups: usize,
+    /// Threads to read on where the source can split its traces (the
+    /// report is the same whatever the number).
+    pub threads: usize,
 }
 
 impl Default for ReportOptions {
@@ -104,6 +107,7 @@ impl Default for ReportOptions {
             group_by: GroupBy::Model,
             top: 10,
             max_groups: 50,
+            threads: 2,
         }
     }
 }
@@ -129,6 +133,12 @@ impl ReportOptions {
     /// How many of the most expensive requests to list.
     pub fn top(mut self, top: usize) -> Self {
         self.top = top;
+        self
+    }
+
+    /// Threads to read on (at least one; two by default).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -321,7 +331,8 @@ pub fn report_with_progress(
     // Two threads where the source can split its traces (by trace id):
     // each part is summed by its own builder, and the builders are merged
     // in trace-id order, which gives the report one thread would.
-    if let Some(parts) = source.report_parts(READ_THREADS)?
+    if options.threads > 1
+        && let Some(parts) = source.report_parts(options.threads)?
         && parts.len() > 1
     {
         return report_in_parts(parts, options, progress);
@@ -340,9 +351,6 @@ pub fn report_with_progress(
     progress(read);
     Ok(builder.finish())
 }
-
-/// Threads a report reads on, where the source can split.
-const READ_THREADS: usize = 2;
 
 fn report_in_parts(
     parts: Vec<Box<dyn TraceSource + Send>>,
