@@ -111,7 +111,9 @@ fn record_query(a: &mut Attrs, query: &Query<'_>, info: &QueryInfo, options: &Op
     let filter = match (capture, &info.filter_values, &info.filter_shape) {
         (true, Some(values), _) => Some(options.capture.apply(values)),
         (_, _, Some(shape)) => Some(shape.clone()),
-        _ => query.filter.map(|f| {
+        // A filter the retriever did not describe is written only once it
+        // is known to be of bounded depth and size.
+        _ => query.filter.filter(|f| f.validate().is_ok()).map(|f| {
             if capture {
                 options.capture.apply(&f.with_values())
             } else {
@@ -177,7 +179,7 @@ pub(super) fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
         let Some(doc) = keys::retrieval_document_keys(i) else {
             break;
         };
-        a.str(doc.id, hit.id.clone());
+        a.str(doc.id, bounded_id(&hit.id));
         a.float(doc.score, hit.score);
         if let (true, Some(content)) = (capture, &hit.content) {
             a.str(doc.content, options.capture.apply(content));
@@ -193,6 +195,22 @@ pub(super) fn record_hits(a: &mut Attrs, hits: &Hits, options: &Options) {
             serde_json::Value::Array(documents).to_string(),
         );
     }
+}
+
+/// Longest document id recorded as is; ids come from the store's answer,
+/// and a span must not grow with whatever a server sends back.
+const MAX_ID_BYTES: usize = 256;
+
+/// `id`, cut at a character boundary within [`MAX_ID_BYTES`].
+fn bounded_id(id: &str) -> String {
+    if id.len() <= MAX_ID_BYTES {
+        return id.to_owned();
+    }
+    let mut end = MAX_ID_BYTES;
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &id[..end])
 }
 
 /// Over the finite scores: the top (the best-ranked hit's, whatever its
@@ -253,6 +271,15 @@ mod tests {
         assert_eq!(stats.summary(), Some((0.9, 0.7, 0.5)));
         assert_eq!(stats.invalid, 2);
         assert_eq!(ScoreStats::of(&[], ScoreKind::Similarity).summary(), None);
+    }
+
+    #[test]
+    fn long_ids_are_cut_at_a_character_boundary() {
+        assert_eq!(bounded_id("doc-1"), "doc-1");
+        let long = "é".repeat(1_000);
+        let cut = bounded_id(&long);
+        assert!(cut.len() <= MAX_ID_BYTES + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
     }
 
     #[test]

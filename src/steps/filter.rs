@@ -184,6 +184,12 @@ pub enum FilterError {
     /// A range sets no bound, or a bound is not a finite number.
     #[error("range on `{0}` needs at least one finite bound")]
     BadRange(String),
+    /// Nested deeper than [`Filter::MAX_DEPTH`] levels.
+    #[error("the filter is nested more than {} levels deep", Filter::MAX_DEPTH)]
+    TooDeep,
+    /// More than [`Filter::MAX_ITEMS`] conditions and listed values.
+    #[error("the filter has more than {} conditions and values", Filter::MAX_ITEMS)]
+    TooLarge,
 }
 
 impl Filter {
@@ -258,8 +264,36 @@ impl Filter {
         self.bound(|b| b.lte = Some(bound))
     }
 
-    /// Checks that every condition can be sent as it reads.
+    /// How deep `all` / `any` / `not` may nest: a filter built from a
+    /// request's input cannot make validation, conversion or recording
+    /// recurse without bound.
+    pub const MAX_DEPTH: usize = 32;
+
+    /// How many conditions and any-of values a filter may hold in all.
+    pub const MAX_ITEMS: usize = 100_000;
+
+    /// Checks that every condition can be sent as it reads, and that the
+    /// filter is within [`MAX_DEPTH`](Self::MAX_DEPTH) and
+    /// [`MAX_ITEMS`](Self::MAX_ITEMS).
     pub fn validate(&self) -> Result<(), FilterError> {
+        let mut items = 0;
+        self.check(0, &mut items)
+    }
+
+    fn check(&self, depth: usize, items: &mut usize) -> Result<(), FilterError> {
+        if depth > Filter::MAX_DEPTH {
+            return Err(FilterError::TooDeep);
+        }
+        *items += match self {
+            Filter::AnyOf { values, .. } => values.len().max(1),
+            _ => 1,
+        };
+        if *items > Filter::MAX_ITEMS {
+            return Err(FilterError::TooLarge);
+        }
+        let nested = |filters: &[Filter], items: &mut usize| {
+            filters.iter().try_for_each(|f| f.check(depth + 1, items))
+        };
         match self {
             Filter::Eq { key, .. } => check_key(key),
             Filter::AnyOf { key, values } => {
@@ -277,14 +311,14 @@ impl Filter {
                 }
                 Ok(())
             }
-            Filter::All(filters) => filters.iter().try_for_each(Filter::validate),
+            Filter::All(filters) => nested(filters, items),
             Filter::Any(filters) => {
                 if filters.is_empty() {
                     return Err(FilterError::EmptyList("any".to_owned()));
                 }
-                filters.iter().try_for_each(Filter::validate)
+                nested(filters, items)
             }
-            Filter::Not(filter) => filter.validate(),
+            Filter::Not(filter) => filter.check(depth + 1, items),
         }
     }
 
@@ -466,5 +500,12 @@ mod tests {
             Err(FilterError::EmptyList(_))
         ));
         assert_eq!(Filter::eq("", 1).validate(), Err(FilterError::EmptyKey));
+        let mut deep = Filter::eq("k", 1);
+        for _ in 0..=Filter::MAX_DEPTH {
+            deep = Filter::Not(Box::new(deep));
+        }
+        assert_eq!(deep.validate(), Err(FilterError::TooDeep));
+        let wide = Filter::any_of("k", 0..=(Filter::MAX_ITEMS as i64));
+        assert_eq!(wide.validate(), Err(FilterError::TooLarge));
     }
 }
