@@ -128,9 +128,23 @@ pub const COMMON_CONTENT_KEYS: [&str; 6] = [
 ];
 
 /// The score direction of each searched vector, by vector name (`""` for the
-/// unnamed one); `None` when the lookup cannot work (no permission, no such
-/// API), so it is not tried again.
-type KindCache = Arc<Mutex<HashMap<String, Option<ScoreKind>>>>;
+/// unnamed one).
+type KindCache = Arc<Mutex<HashMap<String, Learned>>>;
+
+/// What a direction lookup learned.
+#[derive(Debug, Clone, Copy)]
+enum Learned {
+    /// The direction; `None` when the lookup cannot work (no permission,
+    /// no such API), so it is not tried again.
+    Kind(Option<ScoreKind>),
+    /// The lookup failed (the server down, a timeout): not asked again
+    /// before this time, so an outage is not met with a second call per
+    /// query.
+    RetryAfter(std::time::Instant),
+}
+
+/// How long a failed direction lookup waits before it is tried again.
+const LOOKUP_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A [`Retriever`] over Qdrant's universal query API (`Points/Query`):
 /// nearest neighbours of the query vector, with an optional filter, score
@@ -474,9 +488,15 @@ impl QdrantRetriever {
         Ok((fused, counts))
     }
 
+    /// Candidates each prefetch gathers: the declared limit, else four
+    /// times what the answer needs. The answer needs `limit` hits past the
+    /// `offset`, and Qdrant fuses only what the prefetches gathered, so a
+    /// prefetch short of `limit + offset` would page past its own end.
     fn prefetch_limit_for(&self, limit: u64) -> u64 {
+        let needed = limit.saturating_add(self.offset.unwrap_or(0));
         self.prefetch_limit
-            .unwrap_or_else(|| limit.saturating_mul(4).max(20))
+            .unwrap_or_else(|| needed.saturating_mul(4).max(20))
+            .max(needed)
     }
 
     /// `true` when `query` runs as a fused hybrid search.
@@ -517,8 +537,12 @@ impl QdrantRetriever {
         if self.distance.is_some() {
             return Some(self.distance);
         }
-        let key = self.vector_name.clone().unwrap_or_default();
-        self.kinds.lock().ok()?.get(&key).copied()
+        let key = self.vector_name.as_deref().unwrap_or_default();
+        match self.kinds.lock().ok()?.get(key).copied()? {
+            Learned::Kind(kind) => Some(kind),
+            Learned::RetryAfter(at) if std::time::Instant::now() < at => Some(None),
+            Learned::RetryAfter(_) => None,
+        }
     }
 
     /// Looks up the searched vector's distance in the collection's
@@ -547,11 +571,14 @@ impl QdrantRetriever {
             }
             Err(_) => None,
         };
-        let learned = learned?;
+        let entry = match learned {
+            Some(kind) => Learned::Kind(kind),
+            None => Learned::RetryAfter(std::time::Instant::now() + LOOKUP_RETRY),
+        };
         if let Ok(mut kinds) = self.kinds.lock() {
-            kinds.insert(key, learned);
+            kinds.insert(key, entry);
         }
-        learned
+        learned.flatten()
     }
 
     /// Logs once when hits carry no text under the content key but do under
