@@ -1,6 +1,7 @@
 //! The analysis queries against the SQLite [`Store`]: the one place that
 //! knows its SQL.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
@@ -43,24 +44,36 @@ impl TraceSource for Store {
         if filter.limit == 0 {
             return Ok(rows);
         }
+        // Each trace is read once, at its first candidate (a trace may have
+        // many parentless spans); its row waits for its request span's
+        // turn in the newest-first order.
+        let mut seen: HashMap<TraceId, (SpanId, Option<RequestRow>)> = HashMap::new();
         self.scan_where(&tail, &params, false, &mut |candidate| {
-            let spans = match trace_spans(self, candidate.trace_id, false) {
-                Ok(spans) => spans,
-                Err(error) => {
-                    failure = Some(error);
-                    return ControlFlow::Break(());
+            if let Some((root, row)) = seen.get_mut(&candidate.trace_id) {
+                if *root == candidate.span_id
+                    && let Some(row) = row.take()
+                {
+                    rows.push(row);
                 }
-            };
-            // A trace is listed once, at its request span.
-            let Some(root) = request_span(&spans) else {
-                return ControlFlow::Continue(());
-            };
-            if root.span_id != candidate.span_id {
-                return ControlFlow::Continue(());
-            }
-            let row = RequestRow::of(root, &spans);
-            if filter.accepts(&row, &spans) {
-                rows.push(row);
+            } else {
+                let spans = match trace_spans(self, candidate.trace_id, false) {
+                    Ok(spans) => spans,
+                    Err(error) => {
+                        failure = Some(error);
+                        return ControlFlow::Break(());
+                    }
+                };
+                let Some(root) = request_span(&spans) else {
+                    return ControlFlow::Continue(());
+                };
+                let row = RequestRow::of(root, &spans);
+                let row = filter.accepts(&row, &spans).then_some(row);
+                if root.span_id == candidate.span_id {
+                    rows.extend(row);
+                    seen.insert(candidate.trace_id, (root.span_id, None));
+                } else {
+                    seen.insert(candidate.trace_id, (root.span_id, row));
+                }
             }
             if rows.len() >= filter.limit {
                 ControlFlow::Break(())

@@ -45,8 +45,7 @@ pub fn render(tree: &TraceTree, width: usize, color: bool) -> String {
     };
     let r = &tree.request;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
+    let head = format!(
         "trace {}  {}  {}",
         r.trace_id,
         text::safe(&r.name),
@@ -54,6 +53,7 @@ pub fn render(tree: &TraceTree, width: usize, color: bool) -> String {
             .map(|t| t.to_string())
             .unwrap_or_default()
     );
+    let _ = writeln!(out, "{}", text::cut(&head, width.max(40) * 2));
     let mut who = Vec::new();
     for (label, value) in [
         ("service", &r.service),
@@ -90,13 +90,7 @@ pub fn render(tree: &TraceTree, width: usize, color: bool) -> String {
     let mut guides: Vec<bool> = Vec::new();
     for node in &tree.nodes {
         guides.truncate(node.depth);
-        let mut prefix = String::new();
-        for (level, open) in guides.iter().enumerate() {
-            if level == 0 {
-                continue;
-            }
-            prefix.push_str(if *open { "│  " } else { "   " });
-        }
+        let mut prefix = guide(&guides);
         if node.depth > 0 {
             prefix.push_str(if node.last_child {
                 "└─ "
@@ -119,13 +113,7 @@ pub fn render(tree: &TraceTree, width: usize, color: bool) -> String {
         );
         guides.push(!node.last_child);
         // Detail lines under the span, indented past its guide.
-        let mut indent = String::new();
-        for (level, open) in guides.iter().enumerate() {
-            if level == 0 {
-                continue;
-            }
-            indent.push_str(if *open { "│  " } else { "   " });
-        }
+        let mut indent = guide(&guides);
         indent.push_str("   ");
         let room = width.max(40).saturating_sub(indent.chars().count()).max(20);
         for line in details(node).iter().flat_map(|l| wrap(l, room)) {
@@ -137,6 +125,23 @@ pub fn render(tree: &TraceTree, width: usize, color: bool) -> String {
             };
             let _ = writeln!(out, "{text}");
         }
+    }
+    out
+}
+
+/// Levels of nesting drawn as guides; deeper spans say their depth
+/// instead, so a deep trace costs the same per line as a shallow one.
+const DRAWN_LEVELS: usize = 8;
+
+/// The guide lines left of a span (`│  ` where its ancestor has siblings
+/// to come), for the first [`DRAWN_LEVELS`] levels.
+fn guide(open: &[bool]) -> String {
+    let mut out = String::new();
+    for open in open.iter().skip(1).take(DRAWN_LEVELS) {
+        out.push_str(if *open { "│  " } else { "   " });
+    }
+    if open.len() > DRAWN_LEVELS + 1 {
+        let _ = write!(out, "[depth {}] ", open.len());
     }
     out
 }
