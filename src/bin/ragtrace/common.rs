@@ -135,3 +135,15 @@ pub fn describe(error: &anyhow::Error) -> String {
     }
     out
 }
+
+/// CSV fields as written: as stored when piped (CSV is for machines), with
+/// control characters escaped when stdout is a terminal, so a name from a
+/// trace cannot drive it.
+pub fn csv_fields<const N: usize>(fields: [String; N]) -> [String; N] {
+    use std::io::IsTerminal as _;
+    if std::io::stdout().is_terminal() {
+        fields.map(|f| ragtrace::analysis::text::terminal_safe(&f))
+    } else {
+        fields
+    }
+}

@@ -365,7 +365,7 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
         let t = &g.totals;
         let k = &t.cost_by_kind;
         let s = |d: std::time::Duration| format!("{:.9}", d.as_secs_f64());
-        out.write_record([
+        out.write_record(crate::common::csv_fields([
             g.key.clone(),
             g.requests.to_string(),
             t.spans.to_string(),
@@ -394,7 +394,7 @@ fn print_csv(report: &Report) -> anyhow::Result<()> {
             t.partial_spans.to_string(),
             t.unpriced_spans.to_string(),
             t.estimated_cost.to_string(),
-        ])?;
+        ]))?;
     }
     out.flush()?;
     Ok(())

@@ -141,7 +141,7 @@ fn print_csv(rows: &[RequestRow]) -> anyhow::Result<()> {
         "duration_s",
     ])?;
     for r in rows {
-        out.write_record([
+        out.write_record(crate::common::csv_fields([
             jiff::Timestamp::try_from(r.start)
                 .map(|t| t.to_string())
                 .unwrap_or_default(),
@@ -157,7 +157,7 @@ fn print_csv(rows: &[RequestRow]) -> anyhow::Result<()> {
             r.cost.to_string(),
             r.cost_status.unwrap_or("").to_owned(),
             format!("{:.6}", r.duration.as_secs_f64()),
-        ])?;
+        ]))?;
     }
     out.flush()?;
     Ok(())
