@@ -192,7 +192,9 @@ pub struct GroupRow {
     /// The group's key (a model, a step, a day, ...). Missing values are
     /// `(none)`; groups beyond the limit are summed as `(other N)`.
     pub key: String,
-    /// Requests in the group (by-span groupings: requests with a span in it).
+    /// Requests in the group. By step, model or provider: requests with a
+    /// span in it, so a request counts in each group it touched, and in an
+    /// `(other N)` row once per group folded into it.
     pub requests: u64,
     /// Sums over the group's spans.
     pub totals: Totals,

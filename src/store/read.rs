@@ -241,25 +241,12 @@ impl Store {
         mut visit: impl FnMut(SpanRecord) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
         let (where_sql, mut params) = query.where_clause();
-        let mut sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM spans{where_sql} ORDER BY start_ns, trace_id, span_id"
-        );
+        let mut tail = format!("{where_sql} ORDER BY start_ns, trace_id, span_id");
         if let Some(limit) = query.limit {
-            sql.push_str(" LIMIT ?");
+            tail.push_str(" LIMIT ?");
             params.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         }
-        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.sqlite(e))?;
-        let mut rows = statement
-            .query(rusqlite::params_from_iter(params))
-            .map_err(|e| self.sqlite(e))?;
-        let mut decoder = Decoder::new(&self.conn, query.payload);
-        while let Some(row) = rows.next().map_err(|e| self.sqlite(e))? {
-            let record = decoder.decode(row).map_err(|e| self.decode_error(e))?;
-            if visit(record).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_where(&tail, &params, query.payload, &mut visit)
     }
 
     /// Runs `SELECT <every column> FROM spans <tail>` and calls `visit` with
